@@ -1,0 +1,73 @@
+# Development and CI entry points. `make test` is the one command CI runs: it installs what it
+# needs (Debian packages for the real servers the tests start, a virtualenv for Python) and runs
+# every suite. Each suite also has its own target.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+TMP := $(CURDIR)/.tmp
+COLLECTIONS := $(TMP)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/homeserver/delegation
+SANITY_ROOT := $(TMP)/sanity/ansible_collections/homeserver/delegation
+
+# The collection is found by name from this checkout, by Ansible and by Python imports.
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PYTHONPATH := $(COLLECTIONS)$(if $(PYTHONPATH),:$(PYTHONPATH))
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+
+.PHONY: help
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
+
+.PHONY: test
+test: host venv unit sanity lint integration molecule  ## Everything CI runs, from a fresh machine
+
+.PHONY: host
+host:  ## Install the Debian packages the tests need and prepare podman (root)
+	bash hacking/prepare-host.sh
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.PHONY: venv
+venv: $(BIN)/.installed link  ## Create .venv with the development requirements
+
+.PHONY: link
+link:
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn $(CURDIR) $(COLLECTION_LINK)
+
+.PHONY: unit
+unit: venv  ## Unit and property tests (no network)
+	$(BIN)/python -m pytest -n auto -p no:cacheprovider tests/unit
+
+.PHONY: integration
+integration: venv  ## Tests against real DNS, web servers and Synapse on loopback (root)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/integration
+
+.PHONY: sanity
+sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/homeserver/delegation
+	rm -rf $(TMP)/sanity && mkdir -p $(SANITY_ROOT)
+	git ls-files -z --cached --others --exclude-standard | \
+	  rsync -a --from0 --files-from=- ./ $(SANITY_ROOT)/
+	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --color no --python 3.11 --venv --requirements
+
+.PHONY: lint
+lint: venv  ## ansible-lint, production profile
+	$(BIN)/ansible-lint --profile production
+
+.PHONY: molecule
+molecule: venv  ## Every Molecule scenario (podman)
+	bash hacking/molecule-all.sh
+
+.PHONY: clean
+clean:  ## Remove the virtualenv and scratch files
+	rm -rf $(VENV) $(TMP) tests/output
