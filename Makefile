@@ -58,6 +58,9 @@ sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/h
 	rm -rf $(TMP)/sanity && mkdir -p $(SANITY_ROOT)
 	git ls-files -z --cached --others --exclude-standard | \
 	  rsync -a --from0 --files-from=- ./ $(SANITY_ROOT)/
+	# A repository of its own, so ansible-test lists these files and not the outer checkout's.
+	cd $(SANITY_ROOT) && git init -q && git add -A
+	bash hacking/ansible-test-offline-bootstrap.sh $(BIN)/python
 	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --color no --python 3.11 --venv --requirements
 
 .PHONY: lint

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# ansible-test --venv bootstraps pip with a get-pip script from ci-files.testing.ansible.com.
-# Where that host cannot be reached but the package index can (CI here), install a stand-in
-# that bootstraps pip from the interpreter's own ensurepip wheel and then installs the pip
-# version ansible-test asks for from the index, with the normal pip configuration.
+# ansible-test --venv bootstraps pip with a get-pip script that it downloads from a host outside
+# the package index. CI reaches only the package index, so this installs a stand-in in
+# ansible-test's cache: it bootstraps pip from the interpreter's own ensurepip wheel and then
+# installs the pip version ansible-test asks for from the index, with the normal pip
+# configuration. An existing cached script (the real one, or ours) is left alone.
 # Usage: hacking/ansible-test-offline-bootstrap.sh VENV_PYTHON
 set -euo pipefail
 python=${1:?usage: $0 VENV_PYTHON}
@@ -15,9 +16,6 @@ PY
 )
 cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 [ -e "$cache" ] && exit 0
-if curl -fsS --max-time 10 -o /dev/null "https://ci-files.testing.ansible.com/ansible-test/get-pip-${pip_version}.py"; then
-  exit 0  # ansible-test can download the real script itself
-fi
 mkdir -p "$(dirname "$cache")"
 cat > "$cache" <<'PY'
 # Stand-in for get-pip.py (see hacking/ansible-test-offline-bootstrap.sh).
