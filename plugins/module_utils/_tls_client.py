@@ -40,11 +40,10 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
             raise
 
 
-def _context(ca_path, verify):
-    context = ssl.create_default_context(cafile=ca_path) if verify else ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+def _unverified_context():
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
     return context
 
 
@@ -82,8 +81,8 @@ def _get(connection, path, host_header):
         return {"status": None, "headers": {}, "body": b"", "too_large": False, "error": message, "error_kind": kind}
 
 
-def probe_federation_target(address, port, tls_server_name, host_header, paths, timeout, ca_path=None,
-                            validate_certs=True):
+def probe_federation_target(address, port, tls_server_name, host_header, paths, timeout,
+                            verify_context=None):
     """Connect to address:port over TLS and GET each of paths with host_header.
 
     tls_server_name is the name (or IP literal) the certificate must be valid for; SNI carries
@@ -93,13 +92,14 @@ def probe_federation_target(address, port, tls_server_name, host_header, paths, 
 
     Returns {"error": None | {"kind", "message"}, "tls": {...} | None, "responses": {path: ...}}
     where tls holds verified, verify_code, verify_message, version, cipher, certificate_der.
+    verify_context is an SSLContext that verifies chain and name (None: do not verify).
     """
     result = {"error": None, "tls": None, "responses": {}}
-    attempts = [True, False] if validate_certs else [False]
+    contexts = [verify_context, _unverified_context()] if verify_context is not None else [_unverified_context()]
     connection = None
     verify_failure = None
-    for verify in attempts:
-        connection = _PinnedHTTPSConnection(address, port, tls_server_name, _context(ca_path, verify), timeout)
+    for context in contexts:
+        connection = _PinnedHTTPSConnection(address, port, tls_server_name, context, timeout)
         try:
             connection.connect()
             break
@@ -115,7 +115,7 @@ def probe_federation_target(address, port, tls_server_name, host_header, paths, 
 
     sock = connection.sock
     result["tls"] = {
-        "verified": verify_failure is None and validate_certs,
+        "verified": verify_failure is None and verify_context is not None,
         "verify_code": getattr(verify_failure, "verify_code", None),
         "verify_message": getattr(verify_failure, "verify_message", None) if verify_failure else None,
         "version": sock.version(),
