@@ -297,9 +297,12 @@ def well_known_info(transport, server_name, documents=DOCUMENTS, expected_server
     """Fetch and check the well-known documents of server_name.
 
     Returns {server_name, hostname, server: report | None, client: report | None, problems}.
-    Raises ServerNameError (from the grammar) for an invalid server name.
+    Raises ValueError naming the input for an invalid server name or an IP literal
+    (ServerNameError, from the grammar, is a ValueError).
     """
     parsed = parse_server_name(server_name)
+    if parsed.is_ip_literal:
+        raise ValueError("%s is an IP literal: well-known documents are only looked up for DNS names" % server_name)
     hostname = parsed.lookup_name
     if now is None:
         now = time.time()
