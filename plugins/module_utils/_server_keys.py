@@ -81,8 +81,11 @@ def check_server_keys(document, server_name, now_ms):
         problems.append(_problem("keys_no_ed25519", "the key response lists no usable ed25519 verify key"))
         return report
 
+    # The signature is checked for the name the response claims, so that a response for
+    # another server is reported as that (server name mismatch), not as a bad signature too.
+    signer = report["server_name"] if isinstance(report["server_name"], str) else server_name
     signatures = document.get("signatures")
-    own_signatures = signatures.get(server_name) if isinstance(signatures, dict) else None
+    own_signatures = signatures.get(signer) if isinstance(signatures, dict) else None
     if not isinstance(own_signatures, dict):
         own_signatures = {}
     # Servers accept the response only if every signature by a listed key verifies and at
@@ -91,7 +94,7 @@ def check_server_keys(document, server_name, now_ms):
         if key_id not in own_signatures:
             continue
         try:
-            verify_json_signature(document, server_name, key_id, public_key)
+            verify_json_signature(document, signer, key_id, public_key)
         except SignatureError as exc:
             problems.append(_problem("keys_signature_invalid", "%s in the key response" % exc))
             continue
@@ -100,5 +103,5 @@ def check_server_keys(document, server_name, now_ms):
         problems.append(_problem(
             "keys_signature_invalid",
             "the key response carries no signature by %s with any of its own verify keys (%s)"
-            % (server_name, ", ".join(sorted(public_keys)))))
+            % (signer, ", ".join(sorted(public_keys)))))
     return report

@@ -117,14 +117,16 @@ def _server_document(transport, hostname, expected_server, now, executor):
         if fetch is not primary and fetch.error_code in _ADDRESS_ERRORS:
             problems.append(_problem(fetch.error_code, "from address %s: %s" % (address, fetch.error)))
 
-    answers = dict((address, _answer_of(fetch)) for address, fetch in per_address if _answer_of(fetch) is not None)
-    if len(set(answers.values())) > 1:
-        detail = "; ".join("%s answers %s" % (address, _describe_answer(fetch))
-                           for address, fetch in per_address if address in answers)
+    answered = [(address, fetch) for address, fetch in per_address if fetch.status is not None]
+    if len(set(_answer_of(fetch) for _address, fetch in answered)) > 1:
+        detail = "; ".join("%s answers %s" % (address, _describe_answer(fetch)) for address, fetch in answered)
+        # Only a different delegation (or validity) changes where remote servers connect.
+        outcomes = set((fetch.valid, str(fetch.delegated_server)) for _address, fetch in answered)
         problems.append(_problem(
             "inconsistent",
             "the addresses of %s serve different server documents (%s): remote servers get one or the other "
-            "depending on the address they connect to" % (hostname, detail)))
+            "depending on the address they connect to" % (hostname, detail),
+            "error" if len(outcomes) > 1 else "warning"))
 
     if primary.status == 200 and not primary.error_code:
         _content_type_problem(report, problems)

@@ -48,7 +48,8 @@ def tampered():
 
 @pytest.mark.parametrize("document, expected", [
     ([], ["keys_invalid"]),
-    (key_response(server_name="other.example", signer=SERVER), ["keys_server_name_mismatch"]),
+    (key_response(server_name="other.example", signer="other.example"), ["keys_server_name_mismatch"]),
+    (key_response(server_name="other.example", signer=SERVER), ["keys_server_name_mismatch", "keys_signature_invalid"]),
     (key_response(valid_until_ts=NOW_MS - 1), ["keys_expired"]),
     (key_response(key_id="curve25519:a"), ["keys_no_ed25519"]),
     (key_response(signing_key=Ed25519PrivateKey.generate()), ["keys_signature_invalid"]),

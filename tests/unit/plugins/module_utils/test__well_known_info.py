@@ -110,10 +110,16 @@ TWO_ADDRESSES = {"A": dict(DNS["A"], **{"example.org": ["42.0.0.10"]}), "AAAA": 
 def test_every_address_is_asked_and_a_split_brain_is_inconsistent():
     other = {"status": 200, "body": '{"m.server": "other.example.org:443"}', "headers": JSON_HEADERS}
     report = run(dns=TWO_ADDRESSES, documents=("server",), address_responses={("42.0.0.10", SERVER_URL): other})
-    assert codes(report) == ["inconsistent"]
+    assert [(p["code"], p["severity"]) for p in report["problems"]] == [("inconsistent", "error")]
     message = report["problems"][0]["message"]
     assert "42.0.0.10" in message and "2a01:4f8::10" in message and "other.example.org:443" in message
     assert [entry["address"] for entry in report["server"]["addresses"]] == ["2a01:4f8::10", "42.0.0.10"]
+
+
+def test_documents_differing_beyond_m_server_are_a_warning():
+    extra = {"status": 200, "body": '{"m.server": "matrix.example.org:443", "org.example.note": 1}', "headers": JSON_HEADERS}
+    report = run(dns=TWO_ADDRESSES, documents=("server",), address_responses={("42.0.0.10", SERVER_URL): extra})
+    assert [(p["code"], p["severity"]) for p in report["problems"]] == [("inconsistent", "warning")]
 
 
 def test_same_answer_from_every_address_is_consistent():
