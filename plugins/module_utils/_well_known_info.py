@@ -210,7 +210,9 @@ def _client_document(transport, hostname, expected_base_url):
             problems.append(_problem(code, "cannot request %s: %s" % (url, exc.message)))
             return report
         cors = response.headers.get("Access-Control-Allow-Origin")
-        if cors is None:
+        # Browsers need CORS on the document and on every redirect to it (spec v1.20);
+        # on an error page it would change nothing.
+        if cors is None and (response.status == 200 or response.status in REDIRECT_STATUSES):
             problems.append(_problem(
                 "missing_cors",
                 "%s answers %d without Access-Control-Allow-Origin; web clients (Element Web) cannot read "

@@ -28,6 +28,8 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_
 
 SERVER = "synapse.lab.test"
 HOMESERVER = "matrix.synapse.lab.test"
+# Delegated to the same homeserver, whose server_name is SERVER: a classic copy-paste mistake.
+MISDELEGATED = "typo.synapse.lab.test"
 WK_ZONE = "wk.lab.test"
 SRV_ZONE = "srv.lab.test"
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -81,6 +83,8 @@ class FederationLab:
         site = self.vhost(SERVER, [self.wk_address])
         site.well_known_server(HOMESERVER + ":8448", cache_control="max-age=14400")
         site.well_known_client("https://%s:8448" % HOMESERVER)
+        self.zone.add_a(MISDELEGATED, self.wk_address)
+        self.vhost(MISDELEGATED, [self.wk_address]).well_known_server(HOMESERVER + ":8448")
         if split_brain:
             self.zone.add_a(SERVER, self.wk_other_address)
             self.vhost(SERVER, [self.wk_other_address]).well_known_server("old.synapse.lab.test:8448")
@@ -103,13 +107,18 @@ def run_playbook(tmp_path, tasks, extra_args=()):
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(yaml.safe_dump([{"name": "Verification modules", "hosts": "localhost",
                                          "connection": "local", "gather_facts": False, "tasks": tasks}]))
+    return ansible_playbook(tmp_path, [str(playbook), *extra_args])
+
+
+def ansible_playbook(tmp_path, args):
+    """Run ansible-playbook with args; return ([task results of the first play], process)."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
                ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING="0")
     completed = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", str(playbook),
-         *extra_args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", *args],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
     output = json.loads(completed.stdout)
-    return [task["hosts"]["localhost"] for task in output["plays"][0]["tasks"]], completed
+    return [task["hosts"].get("localhost") for task in output["plays"][0]["tasks"]], completed
 
 
 def test_healthy_delegation_through_ansible_playbook(federation_lab, tmp_path):
@@ -353,3 +362,53 @@ def test_srv_info_through_ansible_playbook_checks_expectations(lab, srv_zone, tm
     assert right["problems"] == []
     assert [p["code"] for p in wrong["problems"]] == ["mismatch"]
     assert literal["failed"] is True and "IP literal" in literal["msg"] and "Traceback" not in literal.get("module_stderr", "")
+
+
+def test_a_server_delegated_to_a_homeserver_of_another_name(federation_lab):
+    federation_lab.configure()
+    report = federation_check(federation_lab.transport(), [MISDELEGATED])["servers"][MISDELEGATED]
+    assert report["federation_ok"] is False
+    assert codes(report, "error") == ["keys_server_name_mismatch"]
+
+
+def test_verify_playbook_writes_readable_reports(federation_lab, tmp_path):
+    federation_lab.configure()
+    report_dir = tmp_path / "report"
+    extra_vars = dict(federation_lab.connection_vars(), server_names=[SERVER, MISDELEGATED],
+                      report_dir=str(report_dir))
+    args = ["homeserver.delegation.verify", "-e", json.dumps(extra_vars)]
+    results, completed = ansible_playbook(tmp_path, args)
+    # The play reports first, then fails because one name does not federate.
+    assert completed.returncode == 2, completed.stdout[-3000:]
+    assert results[-1]["failed"] is True and MISDELEGATED + ": federation FAILS" in results[-1]["msg"]
+    shown = next(result["msg"] for result in results if result and isinstance(result.get("msg"), list))
+    assert shown[0] == "Federation works for 1 of 2 server names."
+    assert "%s: federation OK" % SERVER in shown
+
+    data = json.loads((report_dir / "federation-report.json").read_text())
+    assert data["federation_ok"] is False
+    assert data["servers"][SERVER]["federation_ok"] is True
+    assert data["servers"][SERVER]["client_well_known"]["base_url"] == "https://%s:8448" % HOMESERVER
+    assert set(p["code"] for p in data["servers"][MISDELEGATED]["problems"] if p["severity"] == "error") == {
+        "keys_server_name_mismatch"}
+    markdown = (report_dir / "federation-report.md").read_text()
+    assert markdown.startswith("# Matrix federation report\n")
+    assert "| %s | OK | well_known_explicit_port |" % SERVER in markdown
+    assert "keys_server_name_mismatch" in markdown
+    for name in ("federation-report.json", "federation-report.md"):
+        assert (report_dir / name).stat().st_mode & 0o777 == 0o644
+
+    # Unchanged setup, unchanged files: the second run writes nothing.
+    again, _completed = ansible_playbook(tmp_path, args)
+    writes = [result for result in again if result and str(result.get("dest", "")).startswith(str(report_dir))]
+    assert len(writes) == 2 and not any(result["changed"] for result in writes)
+    if os.environ.get("VERIFY_REPORT_EXAMPLE"):
+        # For docs/verify-report-example.md: what a real run printed and wrote.
+        Path(os.environ["VERIFY_REPORT_EXAMPLE"]).write_text(markdown)
+        Path(os.environ["VERIFY_REPORT_EXAMPLE"] + ".txt").write_text("\n".join(shown) + "\n")
+
+
+def test_verify_playbook_refuses_a_missing_server_names(tmp_path):
+    results, completed = ansible_playbook(tmp_path, ["homeserver.delegation.verify"])
+    assert completed.returncode == 2
+    assert "server_names: give at least one Matrix server name" in results[0]["msg"]

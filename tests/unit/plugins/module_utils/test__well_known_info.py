@@ -186,3 +186,8 @@ def test_problem_messages_name_the_document():
     report = run(server_response(404, "nope"))
     assert report["problems"][0]["message"].startswith("server document: ")
     assert json.dumps(report)  # the whole report is JSON-serialisable for the module's return
+
+
+def test_an_error_page_without_cors_is_only_its_status():
+    report = run(client_response(404, "<html>404</html>", headers={"Content-Type": "text/html"}), documents=("client",))
+    assert codes(report) == ["not_found"]
