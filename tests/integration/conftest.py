@@ -12,8 +12,12 @@ tests/apt.d/lab.txt; run them with `make integration`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +51,30 @@ def lab():
 def synapse(lab):
     """A real Synapse named synapse.lab.test on lab address .8:8008 (plain HTTP, behind nginx)."""
     return lab.synapse('synapse.lab.test')
+
+
+PLAYBOOKS = Path(__file__).parent / 'playbooks'
+
+
+@pytest.fixture(scope='session')
+def ansible_playbook(tmp_path_factory):
+    """Run a playbook of tests/integration/playbooks/ with extra vars; return the finished process.
+
+    The collection is found through ANSIBLE_COLLECTIONS_PATH (set by the Makefile); output is
+    plain text so tests can search it.
+    """
+    directory = tmp_path_factory.mktemp('playbooks')
+    executable = Path(sys.executable).parent / 'ansible-playbook'
+
+    def run(playbook: str, extra_vars: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+        vars_file = directory / f'{playbook}.{len(list(directory.iterdir()))}.json'
+        vars_file.write_text(json.dumps(extra_vars), encoding='utf-8')
+        env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
+                   ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+                   ANSIBLE_RETRY_FILES_ENABLED='0')
+        return subprocess.run([str(executable), str(PLAYBOOKS / playbook), '-e', f'@{vars_file}'],
+                              capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    return run
 
 
 @pytest.hookimpl(hookwrapper=True)

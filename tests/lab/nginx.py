@@ -63,7 +63,7 @@ class VirtualHost:
         self.tls = tls
         self.default = default or _is_ip(server_name)
         self.cert = cert
-        self.index = len(nginx.vhosts)
+        self.index = nginx.next_index()
         self.root = nginx.directory / 'sites' / f'{self.index:04d}-{re.sub(r"[^A-Za-z0-9.-]", "_", server_name)}'
         self.root.mkdir(parents=True, exist_ok=True)
         self.locations: list[str] = []
@@ -153,7 +153,7 @@ class VirtualHost:
             if self.default:
                 options += ' default_server'
             lines.append(f'    listen {_listen(address, self.port)}{options};\n')
-        lines.append(f'    server_name {self.server_name.strip("[]")};\n')
+        lines.append(f'    server_name {self.server_name};\n')
         if self.tls:
             lines.append(f'    ssl_certificate {self.cert.cert_path};\n'
                          f'    ssl_certificate_key {self.cert.key_path};\n')
@@ -183,6 +183,12 @@ class Nginx:
             self.directory / 'nginx.out',
             extra_logs=[self.error_log, self.directory / 'access.log'])
         self._certs: dict[tuple, Certificate] = {}
+        self._vhost_count = 0
+
+    def next_index(self) -> int:
+        """A number for a new vhost's directory, never reused in this nginx."""
+        self._vhost_count += 1
+        return self._vhost_count
 
     def certificate_for(self, name: str) -> Certificate:
         """A good certificate for `name` (DNS name or IP literal), issued once and reused."""
@@ -205,6 +211,10 @@ class Nginx:
         vhost = VirtualHost(self, server_name, addresses, port, cert, tls, default)
         self.vhosts.append(vhost)
         return vhost
+
+    def remove(self, *vhosts: VirtualHost) -> None:
+        """Forget these virtual hosts (the running nginx keeps them until reload())."""
+        self.vhosts = [vhost for vhost in self.vhosts if vhost not in vhosts]
 
     def clear(self) -> None:
         """Forget every virtual host (the running nginx keeps them until reload())."""
