@@ -41,6 +41,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
     ServerNameError,
     parse_server_name,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._shared_transport import SharedTransport
 from ansible_collections.homeserver.delegation.plugins.module_utils._srv_info import srv_info
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import url_host
 from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import well_known_info
@@ -284,6 +285,7 @@ def federation_check(transport, server_names, concurrency=None, now=None):
     if now is None:
         now = datetime.datetime.fromtimestamp(time.time(), datetime.timezone.utc)
     workers = max(1, min(concurrency or default_concurrency(len(names)), len(names) or 1))
+    transport = SharedTransport(transport)
     servers = {}
     with ServerDiscovery(transport) as discovery, \
             ThreadPoolExecutor(max_workers=workers * (3 + MAX_CONNECTIONS_PER_NAME // 4),

@@ -232,3 +232,12 @@ def test_many_names_concurrently_keep_their_order():
     result = federation_check(FakeFederationTransport(dns, {}, targets=targets), names, concurrency=7, now=NOW)
     assert result["federation_ok"] is True
     assert list(result["servers"]) == names
+
+
+def test_each_question_is_asked_once_per_run():
+    network = transport()
+    check(network)
+    asked = [entry for entry in network.log if not entry.startswith("PROBE")]
+    assert sorted(asked) == sorted(set(asked)), "a DNS query or HTTPS GET was repeated"
+    assert asked.count("GET https://example.org/.well-known/matrix/server") == 1
+    assert "SRV _matrix-fed._tcp.example.org" in asked and "A example.org" in asked
