@@ -6,3 +6,9 @@
 # test modules can import the shared fake transport as `fake_transport`.
 
 from __future__ import annotations
+
+from ansible.plugins.loader import init_plugin_loader
+
+# Install Ansible's collection finder before anything imports ansible_collections, so that
+# plugins load by their FQCN (ANSIBLE_COLLECTIONS_PATH, set by make) as in ansible-playbook.
+init_plugin_loader()
