@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: federation_check over N delegated server names with 50 ms round trips.
 
 Builds a lab of real servers on loopback (BIND, nginx with a test CA; see tests/lab/), puts
@@ -130,7 +129,7 @@ def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dic
         options = {'nameservers': [forwarder], 'dns_port': 53, 'ca_path': lab.ca_path, 'timeout': 30}
         run_check(names[:1], options, concurrency)  # warm-up: byte-code, caches; not counted
         single, together, cpu, chain = [], [], [], {}
-        for _ in range(repeat):
+        for _round in range(repeat):
             queries, connections = latency.queries, latency.connections
             single.append(run_check(names[-1:], options, concurrency)['seconds'])
             chain = {'dns_queries': latency.queries - queries, 'tcp_connections': latency.connections - connections}

@@ -81,8 +81,8 @@ def _dns_name_matches(pattern, name):
     if not pattern.startswith("*."):
         return False
     pattern_rest = pattern[2:]
-    head, _, name_rest = name.partition(".")
-    return bool(head) and name_rest == pattern_rest and "." in pattern_rest
+    head, dot, name_rest = name.partition(".")
+    return bool(head) and bool(dot) and name_rest == pattern_rest and "." in pattern_rest
 
 
 def certificate_matches(description, tls_server_name):

@@ -188,8 +188,8 @@ def render_markdown(report, troubleshooting_url=TROUBLESHOOTING_URL):
         if shown:
             out += ["", "Problems:", ""]
             for problem in shown:
-                out.append("- **%s** [`%s`](%s#%s): %s" % (problem["severity"], problem["code"], troubleshooting_url,
-                                                        problem["code"], _cell(problem["message"])))
+                out.append("- **%s** [`%s`](%s#%s): %s" % (
+                    problem["severity"], problem["code"], troubleshooting_url, problem["code"], _cell(problem["message"])))
         steps = (server.get("discovery") or {}).get("steps") or []
         if steps:
             out += ["", "<details><summary>Discovery steps</summary>", ""]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: federation_check
-author: homeserver.delegation developers
+author: homeserver.delegation developers (@homeserver-delegation)
 version_added: 0.1.0
 short_description: Test Matrix federation to server names the way remote homeservers connect
 description:

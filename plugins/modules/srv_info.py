@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: srv_info
-author: homeserver.delegation developers
+author: homeserver.delegation developers (@homeserver-delegation)
 version_added: 0.1.0
 short_description: Describe the Matrix SRV records of a hostname, both service names
 description:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: well_known_info
-author: homeserver.delegation developers
+author: homeserver.delegation developers (@homeserver-delegation)
 version_added: 0.1.0
 short_description: Fetch and check a Matrix server's /.well-known/matrix/server and client documents
 description:

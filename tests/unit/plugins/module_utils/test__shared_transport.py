@@ -33,7 +33,7 @@ def test_concurrent_identical_queries_are_sent_once():
     network = SlowTransport({"A": {"example.org": ["42.0.0.1"]}})
     shared = SharedTransport(network)
     with ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(shared.query_address, "example.org", "A") for _ in range(8)]
+        futures = [pool.submit(shared.query_address, "example.org", "A") for _caller in range(8)]
         network.release.set()
         answers = [future.result() for future in futures]
     assert all(answer.addresses == ["42.0.0.1"] for answer in answers)
@@ -45,7 +45,7 @@ def test_concurrent_identical_queries_are_sent_once():
 def test_errors_are_shared_and_attributes_pass_through():
     network = FakeFederationTransport({"A": {"example.org": ["42.0.0.1"]}}, {}, validate_certs=False)
     shared = SharedTransport(network)
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(TransportError):
             shared.https_get("42.0.0.1", 443, "/x", "example.org", "example.org", "example.org", 100)
     assert network.log == ["GET " + URL]
