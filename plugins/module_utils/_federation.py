@@ -51,8 +51,8 @@ KEYS_PATH = "/_matrix/key/v2/server"
 
 # Well-known codes that mean "answered 200 but the document is unusable".
 INVALID_DOCUMENT_CODES = ("not_json", "not_object", "missing_m_server", "invalid_m_server", "too_large")
-# Well-known problems that matter for federation even though discovery fell back or worked.
-_WELL_KNOWN_WARNINGS = ("cache_period", "wrong_content_type", "unreachable", "timeout", "tls_invalid")
+# Well-known fetch failures of one address of the hostname.
+_ADDRESS_WARNINGS = ("unreachable", "timeout", "tls_invalid")
 # srv_info codes the discovery result already reports under its own names.
 _SRV_CODES_IN_DISCOVERY = ("srv_lookup_failed", "srv_unavailable", "target_is_cname", "target_unresolvable",
                            "legacy_only")
@@ -164,8 +164,12 @@ def _well_known_problems(well_known):
     for problem in document["problems"]:
         if problem["code"] == "inconsistent":
             problems.append(problem)
-        elif problem["code"] in _WELL_KNOWN_WARNINGS:
+        elif problem["code"] in _ADDRESS_WARNINGS and problem["message"].startswith("from address "):
+            # One address failing while discovery got its answer elsewhere; when every
+            # address fails, discovery already says so (well_known_unreachable...).
             problems.append(dict(problem, severity="warning"))
+        elif problem["code"] in ("cache_period", "wrong_content_type"):
+            problems.append(problem)
     return problems
 
 

@@ -93,7 +93,7 @@ def _version_text(connection):
 def _keys_text(connection):
     keys = connection.get("keys") or {}
     if keys.get("verified_signatures"):
-        return "%s, signature verified" % ", ".join(keys["verified_signatures"])
+        return "of %s (%s), signature verified" % (keys.get("server_name"), ", ".join(keys["verified_signatures"]))
     if keys.get("status"):
         return "HTTP %s, not verified" % keys["status"]
     return "-"
