@@ -159,6 +159,7 @@ def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dic
         # Warm up (first ansible-playbook run, Python byte-code), not counted.
         run_playbook(names[:1], options, Path(workdir))
         single, together, task, engine = [], [], [], []
+        load_before = os.getloadavg()[0]
         chain, cpu = {}, {}
         for _ in range(repeat):
             queries, connections = latency.queries, latency.connections
@@ -178,6 +179,7 @@ def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dic
                                                                       'well_known_explicit_port'}:
                 raise SystemExit(f'unexpected results: {methods}')
         return {'names': count, 'rtt_ms': rtt * 1000, 'repeat': repeat,
+                'load_average_before': load_before,
                 'single_seconds': statistics.median(single),
                 'all_seconds': statistics.median(together),
                 'task_seconds': statistics.median(task),
@@ -216,7 +218,8 @@ def main() -> None:
               f"| {row['ratio']:.2f} | {'yes' if row['ratio'] <= 2 else 'NO'} |")
     for row in rows:
         cpu = row['cpu_seconds_last_run']
-        print(f"\n{row['names']} names, whole ansible-playbook run: {cpu['wall']:.1f} s wall, "
+        print(f"\n{row['names']} names (load average {row['load_average_before']:.1f} before), "
+              f"whole ansible-playbook run: {cpu['wall']:.1f} s wall, "
               f"{cpu['ansible_playbook']:.1f} s CPU in ansible-playbook, "
               f"{cpu['latency_relays']:.1f} s CPU in the latency relays ({os.cpu_count()} CPUs).")
     chain = rows[-1]['chain']
