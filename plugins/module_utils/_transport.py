@@ -48,6 +48,7 @@ import ipaddress
 import os.path
 import ssl
 import traceback
+import warnings
 from dataclasses import dataclass, field
 
 try:
@@ -303,6 +304,8 @@ class NetworkTransport:
 
     def _make_ssl_context(self):
         if not self.validate_certs:
+            # The user turned verification off on purpose; do not warn on every request.
+            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
