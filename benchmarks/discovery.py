@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: resolve N delegated Matrix server names in one query() with 50 ms round trips.
 
 Builds a lab of real servers on loopback (BIND, nginx with a test CA; see tests/lab/), puts
@@ -161,7 +160,7 @@ def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dic
         single, together, task, engine = [], [], [], []
         load_before = os.getloadavg()[0]
         chain, cpu = {}, {}
-        for _ in range(repeat):
+        for _run in range(repeat):
             queries, connections = latency.queries, latency.connections
             one = run_playbook(names[:1], options, Path(workdir))
             chain = {'dns_queries': latency.queries - queries,

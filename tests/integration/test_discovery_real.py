@@ -150,8 +150,8 @@ def build(lab):  # pylint: disable=too-many-statements
     for label, headers in CACHE_HEADERS.items():
         if label == 'expires':
             headers = {'Expires': email.utils.formatdate(time.time() + 3600, usegmt=True)}
-        disc.site(f'cache-{label}.disc.test').well_known_server('hs-port.disc.test:8452',
-                                                                 headers=headers)
+        site = disc.site(f'cache-{label}.disc.test')
+        site.well_known_server('hs-port.disc.test:8452', headers=headers)
 
     # Broken documents, all falling back to step 6.
     disc.site('html.disc.test').serve(WELL_KNOWN, '<html><body>It works!</body></html>',
@@ -262,7 +262,7 @@ def federation_version(lab, result, target_index=0):
             data = b''
             while chunk := tls.recv(65536):
                 data += chunk
-    head, _, body = data.partition(b'\r\n\r\n')
+    head, _separator, body = data.partition(b'\r\n\r\n')
     assert head.split()[1] == b'200', head
     return json.loads(body)['server']['name']
 

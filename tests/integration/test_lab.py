@@ -38,7 +38,7 @@ def fetch(lab, name, address, path, port=443):
             data = b''
             while chunk := tls.recv(65536):
                 data += chunk
-    head, _, body = data.partition(b'\r\n\r\n')
+    head, _separator, body = data.partition(b'\r\n\r\n')
     return int(head.split()[1]), body
 
 

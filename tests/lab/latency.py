@@ -262,9 +262,9 @@ async def _udp_exchange(data: bytes, upstream: tuple[str, int], timeout: float =
     class Once(asyncio.DatagramProtocol):
         """Takes the first answer."""
 
-        def datagram_received(self, answer, addr):
+        def datagram_received(self, data, addr):
             if not answered.done():
-                answered.set_result(answer)
+                answered.set_result(data)
 
         def error_received(self, exc):
             if not answered.done():
