@@ -11,9 +11,11 @@ test_lookup_playbook.py.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import socket
 import ssl
+import time
 
 import pytest
 
@@ -144,6 +146,13 @@ def build(lab):  # pylint: disable=too-many-statements
     zone.add_a('hs-hops.disc.test', disc.web)
     disc.target('hs-hops.disc.test', 8459)
 
+    # Cache periods from the response headers.
+    for label, headers in CACHE_HEADERS.items():
+        if label == 'expires':
+            headers = {'Expires': email.utils.formatdate(time.time() + 3600, usegmt=True)}
+        site = disc.site(f'cache-{label}.disc.test')
+        site.well_known_server('hs-port.disc.test:8452', headers=headers)
+
     # Broken documents, all falling back to step 6.
     disc.site('html.disc.test').serve(WELL_KNOWN, '<html><body>It works!</body></html>',
                                       content_type='text/html')
@@ -196,6 +205,15 @@ def build(lab):  # pylint: disable=too-many-statements
     return disc
 
 
+CACHE_HEADERS = {
+    'none': {},
+    'max-age': {'Cache-Control': 'public, max-age=7200'},
+    'short': {'Cache-Control': 'max-age=10'},
+    'long': {'Cache-Control': 'max-age=604800'},
+    'no-store': {'Cache-Control': 'no-store'},
+    'expires': None,  # an Expires date one hour ahead, made when the lab is built
+}
+
 BAD_M_SERVER = ['https://hs.disc.test', 'hs.disc.test:99999', 'hs.disc.test/matrix', '', 42,
                 'hs .disc.test', 'hs.disc.test:']
 
@@ -244,7 +262,7 @@ def federation_version(lab, result, target_index=0):
             data = b''
             while chunk := tls.recv(65536):
                 data += chunk
-    head, _, body = data.partition(b'\r\n\r\n')
+    head, _separator, body = data.partition(b'\r\n\r\n')
     assert head.split()[1] == b'200', head
     return json.loads(body)['server']['name']
 
@@ -319,6 +337,20 @@ def test_fallback_after_a_well_known_error_reports_why(lab, disc):  # pylint: di
     assert error_code(result) == 'http_error'
     assert '500' in result['well_known_error']
     assert result['cache_seconds'] is not None
+
+
+@pytest.mark.parametrize('label, low, high', [
+    ('none', 86400, 86400),        # no header: the 24 h default
+    ('max-age', 7200, 7200),
+    ('short', 300, 300),           # clamped up to 5 minutes
+    ('long', 172800, 172800),      # clamped down to 48 hours
+    ('no-store', 300, 300),        # "do not cache" still waits the 5-minute minimum
+    ('expires', 3300, 3600),       # one hour ahead when the lab was built, a little less now
+])
+def test_cache_period_follows_the_response_headers(lab, disc, label, low, high):  # pylint: disable=unused-argument
+    result = resolve(lab, f'cache-{label}.disc.test')
+    assert result['method'] == 'well_known_explicit_port', result['steps']
+    assert low <= result['cache_seconds'] <= high
 
 
 # Redirects ------------------------------------------------------------------------------------

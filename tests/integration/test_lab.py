@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 
@@ -32,11 +33,12 @@ def fetch(lab, name, address, path, port=443):
     with socket.create_connection((address, port), timeout=5) as raw:
         assert raw.family == family
         with context.wrap_socket(raw, server_hostname=name) as tls:
-            tls.sendall(f'GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n'.encode())
+            # HTTP/1.0: no chunked encoding to undo, the server closes after the body.
+            tls.sendall(f'GET {path} HTTP/1.0\r\nHost: {name}\r\n\r\n'.encode())
             data = b''
             while chunk := tls.recv(65536):
                 data += chunk
-    head, _, body = data.partition(b'\r\n\r\n')
+    head, _separator, body = data.partition(b'\r\n\r\n')
     return int(head.split()[1]), body
 
 
@@ -133,3 +135,22 @@ def test_certificate_variants_fail_verification(lab, variant, expected):
 def test_private_keys_are_owner_only(lab):
     cert = lab.ca.issue(['keys.labcheck.test'])
     assert cert.key_path.stat().st_mode & 0o777 == 0o600
+
+
+def test_synapse_answers_federation_through_nginx(lab, synapse):
+    address = lab.new_ipv4()
+    site = lab.nginx.vhost(synapse.server_name, [address])
+    site.proxy('/_matrix', synapse.url)
+    lab.nginx.reload()
+    try:
+        status, body = fetch(lab, synapse.server_name, address, '/_matrix/federation/v1/version')
+        assert status == 200
+        assert json.loads(body)['server']['name'] == 'Synapse'
+        status, body = fetch(lab, synapse.server_name, address, '/_matrix/key/v2/server')
+        keys = json.loads(body)
+        assert status == 200
+        assert keys['server_name'] == synapse.server_name
+        assert any(key_id.startswith('ed25519:') for key_id in keys['verify_keys'])
+    finally:
+        lab.nginx.remove(site)
+        lab.nginx.reload()

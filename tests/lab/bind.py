@@ -301,15 +301,23 @@ class Bind:
     def reset_dynamic_zone(self, origin: str) -> None:
         """Throw away every update of a dynamic zone: back to its Python description."""
         zone = self.zones[origin.rstrip('.').lower()]
+        served = self.query(zone.origin, 'SOA').answer[0][0].serial
+        # Above whatever the updates made it, so the reloaded file is seen as newer.
+        zone.serial = max(zone.serial, served) + 1
         self.rndc('freeze', zone.origin)
         try:
-            zone.serial += 1
             path = self._zone_file(zone)
             Path(str(path) + '.jnl').unlink(missing_ok=True)
             path.write_text(zone.render(), encoding='utf-8')
         finally:
             self.rndc('thaw', zone.origin)
-        self.process.wait_until(self._all_zones_loaded, 30, f'serving {zone.origin} again')
+        # thaw only schedules the reload: wait until the new serial is served.
+        self.process.wait_until(lambda: self._serial(zone) == zone.serial, 30,
+                                f'serving {zone.origin} serial {zone.serial}')
+
+    def _serial(self, zone: Zone) -> int | None:
+        answer = self.query(zone.origin, 'SOA', timeout=0.5)
+        return answer.answer[0][0].serial if answer.answer else None
 
     def stop(self) -> None:
         """Stop named."""

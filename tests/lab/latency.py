@@ -190,8 +190,12 @@ class LatencyInjector:
 
         async def open_servers():
             loop = asyncio.get_running_loop()
-            transport, _protocol = await loop.create_datagram_endpoint(
-                Forwarder, local_addr=listen, reuse_port=False)
+            udp = socket.socket(socket.AF_INET6 if ':' in listen[0] else socket.AF_INET, socket.SOCK_DGRAM)
+            # Hundreds of names send thousands of queries at once: a default-sized receive
+            # buffer would drop some, and a dropped query costs the client its whole timeout.
+            _large_receive_buffer(udp)
+            udp.bind(listen)
+            transport, _protocol = await loop.create_datagram_endpoint(Forwarder, sock=udp)
             self._transports.append(transport)
             self._servers.append(await asyncio.start_server(handle_tcp, *listen, backlog=1024,
                                                             reuse_address=True))
@@ -226,6 +230,14 @@ class LatencyInjector:
         self.stop()
 
 
+def _large_receive_buffer(sock: socket.socket, size: int = 16 * 1024 * 1024) -> None:
+    try:
+        # SO_RCVBUFFORCE (33 on Linux, not exported by Python): root may exceed rmem_max.
+        sock.setsockopt(socket.SOL_SOCKET, getattr(socket, 'SO_RCVBUFFORCE', 33), size)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+
+
 async def _all_or_cancel(coroutines, timeout: float | None = None) -> None:
     """Run the coroutines until all end (or `timeout`, or we are cancelled); cancel the rest.
 
@@ -250,9 +262,9 @@ async def _udp_exchange(data: bytes, upstream: tuple[str, int], timeout: float =
     class Once(asyncio.DatagramProtocol):
         """Takes the first answer."""
 
-        def datagram_received(self, answer, addr):
+        def datagram_received(self, data, addr):
             if not answered.done():
-                answered.set_result(answer)
+                answered.set_result(data)
 
         def error_received(self, exc):
             if not answered.done():

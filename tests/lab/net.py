@@ -13,10 +13,25 @@ from __future__ import annotations
 import fcntl
 import ipaddress
 import os
+import socket
 import subprocess
 from pathlib import Path
 
 LOCK_DIR = Path(os.environ.get('LAB_LOCK_DIR', '/tmp/homeserver-delegation-lab'))
+
+
+# Ports that lab servers listen on in every slot: nginx control, BIND, Synapse.
+_LAB_PORTS = ((2, 8099), (53, 53), (8, 8008))
+
+
+def _leftovers_listen(slot: int) -> bool:
+    for host, port in _LAB_PORTS:
+        try:
+            with socket.create_connection((f'127.77.{slot}.{host}', port), timeout=0.2):
+                return True
+        except OSError:
+            pass
+    return False
 
 
 class LabNetwork:
@@ -38,6 +53,10 @@ class LabNetwork:
             try:
                 fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                lock_file.close()
+                continue
+            if _leftovers_listen(slot):
+                # A lab that was killed left servers running here; do not touch them.
                 lock_file.close()
                 continue
             lock_file.write(f'{os.getpid()}\n')

@@ -27,7 +27,7 @@ import os
 import urllib.request
 from pathlib import Path
 
-from ._process import LabError, ManagedProcess, run
+from ._process import ManagedProcess, run
 from .ca import Certificate, CertificateAuthority
 
 CONTROL_PORT = 8099
