@@ -23,8 +23,6 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     AddressAnswer,
     HostAddresses,
-    TransportError,
-    is_ip_address,
     lookup_host_addresses,
     url_host,
 )
@@ -34,6 +32,8 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown i
     MAX_REDIRECTS,
     MIN_CACHE_SECONDS,
     REDIRECT_STATUSES,
+    WellKnownFetch,
+    _get_once,
     cache_period_from_headers,
     fetch_server_well_known,
 )
@@ -168,29 +168,17 @@ def _content_type_problem(report, problems):
             % (report["content_type"] or "no Content-Type"), "warning"))
 
 
-def _pinned_get(transport, url, max_bytes):
-    """GET url (https) through the transport's DNS, trying each address; raise TransportError."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    port = parts.port or 443
-    path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-    host_header = url_host(host) + (":%d" % parts.port if parts.port else "")
-    if is_ip_address(host):
-        addresses, sni = [host], None
-    else:
-        resolved = lookup_host_addresses(transport, host)
-        addresses, sni = resolved.addresses, host
-        if not addresses:
-            raise TransportError("unreachable", "%s has no address (%s)" % (host, resolved.describe()))
-    last_error = None
-    for address in addresses:
-        try:
-            return transport.https_get(address, port, path, host_header, host, sni, max_bytes)
-        except TransportError as exc:
-            last_error = exc
-            if exc.kind not in ("unreachable", "timeout"):
-                break
-    raise last_error
+def _get(transport, url):
+    """One GET of url (no redirects) through the engine's request step: the transport's DNS,
+    each address in turn, SNI and Host for the URL's host, the 50 KiB cap.
+
+    Returns (response, None) or (None, (error_code, message)).
+    """
+    attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=url)
+    response = _get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt)
+    if response is None:
+        return None, (attempt.error_code, attempt.error)
+    return response, None
 
 
 def _client_document(transport, hostname, expected_base_url):
@@ -203,11 +191,9 @@ def _client_document(transport, hostname, expected_base_url):
     problems = report["problems"]
     visited = {url}
     while True:
-        try:
-            response = _pinned_get(transport, url, MAX_BODY_BYTES)
-        except TransportError as exc:
-            code = exc.kind if exc.kind in ("timeout", "tls_invalid") else "unreachable"
-            problems.append(_problem(code, "cannot request %s: %s" % (url, exc.message)))
+        response, failure = _get(transport, url)
+        if failure:
+            problems.append(_problem(*failure))
             return report
         cors = response.headers.get("Access-Control-Allow-Origin")
         # Browsers need CORS on the document and on every redirect to it (spec v1.20);
@@ -275,10 +261,9 @@ def _client_versions(transport, base_url, problems):
     if urlsplit(url).scheme != "https":
         problems.append(_problem("client_versions_failed", "%s is plain http; clients need https" % url))
         return result
-    try:
-        response = _pinned_get(transport, url, MAX_BODY_BYTES)
-    except TransportError as exc:
-        problems.append(_problem("client_versions_failed", "cannot request %s: %s" % (url, exc.message)))
+    response, failure = _get(transport, url)
+    if failure:
+        problems.append(_problem("client_versions_failed", failure[1]))
         return result
     result["status"] = response.status
     try:

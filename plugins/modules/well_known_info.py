@@ -68,7 +68,8 @@ notes:
   - "Problem codes of the client document: C(missing_cors), C(not_found), C(http_error),
     C(not_json), C(not_object), C(missing_base_url), C(invalid_base_url),
     C(client_versions_failed), C(too_large), C(redirect_loop), C(insecure_redirect),
-    C(tls_invalid), C(timeout), C(unreachable), C(mismatch), and the warning C(wrong_content_type)."
+    C(tls_invalid), C(timeout), C(unreachable), C(no_address), C(mismatch), and the warning
+    C(wrong_content_type)."
   - Each code is explained, with the fix for each web server, in the collection's
     C(docs/troubleshooting.md).
 seealso:
