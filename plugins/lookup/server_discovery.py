@@ -23,7 +23,10 @@ description:
     the first has none. Records are ordered by priority and weight (RFC 2782).
   - Every address (AAAA and A, following CNAMEs) of every target is returned, IPv6 first.
   - All names given to one lookup call resolve concurrently, and the independent queries of
-    one resolution (both SRV names, AAAA and A) run in parallel.
+    one resolution (AAAA and A, the addresses of all SRV targets) run in parallel. While at most
+    32 names resolve at once, SRV records are also queried ahead (both SRV names together, and
+    the hostname's while its well-known is fetched), which saves round trips; with more names
+    that would cost more CPU than it saves, so it is not done.
   - The lookup runs on the controller, so DNS and HTTPS are seen from there. Use O(nameservers)
     to ask specific DNS servers (for example public ones when the controller sits behind
     split-horizon DNS).

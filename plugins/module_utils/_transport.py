@@ -265,6 +265,13 @@ if HAS_REQUESTS:
             self._ssl_context = ssl_context
             super().__init__(max_retries=0)
 
+        def cert_verify(self, conn, url, verify, cert):
+            # Trust comes from the SSL context built once per transport (system CAs or
+            # ca_path); requests would load a CA bundle into it again on every connection.
+            conn.cert_reqs = "CERT_REQUIRED" if verify else "CERT_NONE"
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
+
         def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
             pool_kwargs["server_hostname"] = self._server_hostname
             pool_kwargs["assert_hostname"] = self._assert_hostname
@@ -384,10 +391,9 @@ class NetworkTransport:
         # Proxies and .netrc from the environment would change where we connect to.
         session.trust_env = False
         session.mount("https://", adapter)
-        verify = (self.ca_path or True) if self.validate_certs else False
         try:
             response = session.get(url, headers=headers, allow_redirects=False, stream=True,
-                                   timeout=self.timeout, verify=verify)
+                                   timeout=self.timeout, verify=self.validate_certs)
             try:
                 body, too_large = _read_capped(response, max_bytes)
                 return HttpResponse(

@@ -15,6 +15,7 @@ from fake_transport import FakeTransport, FirstChoiceRng, load_corpus
 from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import (
     DiscoveryError,
     ServerDiscovery,
+    SPECULATION_MAX_NAMES,
     order_srv_records,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
@@ -24,7 +25,11 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._transport i
 CORPUS = load_corpus()
 RESOLUTION_CASES = [case for case in CORPUS
                     if case["category"] in ("resolution", "wellknown_validation")]
-MODES = [pytest.param(False, id="sequential"), pytest.param(True, id="parallel")]
+# (parallel, speculative): one query after the other in spec order; parallel with speculative
+# SRV queries (the default for few names); parallel without them (the default for many).
+MODES = [pytest.param((False, None), id="sequential"),
+         pytest.param((True, True), id="parallel"),
+         pytest.param((True, False), id="parallel-no-speculation")]
 RESULT_KEYS = {"server_name", "method", "delegated_server", "well_known", "well_known_error",
                "cache_seconds", "host_header", "tls_server_name", "sni", "targets", "problems",
                "steps"}
@@ -34,9 +39,11 @@ def _case(case_id):
     return next(case for case in CORPUS if case["id"] == case_id)
 
 
-def _resolve(case, parallel, transport=None):
+def _resolve(case, mode, transport=None):
+    parallel, speculative = mode
     transport = transport or FakeTransport.for_case(case)
-    with ServerDiscovery(transport, parallel=parallel, rng=FirstChoiceRng()) as discovery:
+    with ServerDiscovery(transport, parallel=parallel, speculative=speculative,
+                         rng=FirstChoiceRng()) as discovery:
         return discovery.resolve(case["server_name"]), transport
 
 
@@ -92,14 +99,14 @@ def _assert_route(result, expected):
         assert targets[0] == (expected["host"], expected["ip"], expected["port"])
 
 
-@pytest.mark.parametrize("parallel", MODES)
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", RESOLUTION_CASES, ids=[case["id"] for case in RESOLUTION_CASES])
-def test_corpus_resolution(case, parallel):
+def test_corpus_resolution(case, mode):
     expected = case["expected"]
     if expected["kind"] == "error" and "resolved" not in expected and "candidates" not in expected:
         # The resolution itself must fail (service unavailable, invalid port).
         with pytest.raises(DiscoveryError) as caught:
-            _resolve(case, parallel)
+            _resolve(case, mode)
         assert caught.value.server_name == case["server_name"]
         codes = {problem["code"] for problem in caught.value.result["problems"]}
         why = expected["why"].split(":")[0]
@@ -107,7 +114,7 @@ def test_corpus_resolution(case, parallel):
                 "invalid_port": "invalid_server_name"}[why] in codes
         return
 
-    result, transport = _resolve(case, parallel)
+    result, transport = _resolve(case, mode)
     assert set(result) == RESULT_KEYS
     assert result["server_name"] == case["server_name"]
     # Errors with "resolved" or "candidates" fail only when connecting (TLS check, refused
@@ -115,7 +122,7 @@ def test_corpus_resolution(case, parallel):
     _assert_route(result, expected.get("resolved", expected))
     if "delegated_server" in expected:
         assert result["delegated_server"] == expected["delegated_server"]
-    if "lookups" in expected and not parallel:
+    if "lookups" in expected and mode == (False, None):
         assert _observed_lookups(transport.log) == _expected_lookups(case, transport)
     if "wellknown_request" in expected:
         request = expected["wellknown_request"]
@@ -147,9 +154,9 @@ def test_proxy_case_is_out_of_scope():
     ("syn-no-srv-no-wellknown", "default_port"),
     ("wk-m-server-with-scheme", "default_port"),
 ])
-@pytest.mark.parametrize("parallel", MODES)
-def test_method_names_the_step(case_id, method, parallel):
-    result, dummy = _resolve(_case(case_id), parallel)
+@pytest.mark.parametrize("mode", MODES)
+def test_method_names_the_step(case_id, method, mode):
+    result, dummy = _resolve(_case(case_id), mode)
     assert result["method"] == method
 
 
@@ -171,7 +178,7 @@ def test_method_names_the_step(case_id, method, parallel):
     ("spec-step2-hostname-port", "no_ipv6", "info"),
 ])
 def test_problems(case_id, code, severity):
-    result, dummy = _resolve(_case(case_id), True)
+    result, dummy = _resolve(_case(case_id), (True, None))
     matching = [problem for problem in result["problems"] if problem["code"] == code]
     assert matching, result["problems"]
     assert matching[0]["severity"] == severity
@@ -179,7 +186,7 @@ def test_problems(case_id, code, severity):
 
 
 def test_invalid_well_known_is_explained():
-    result, dummy = _resolve(_case("wk-m-server-with-scheme"), True)
+    result, dummy = _resolve(_case("wk-m-server-with-scheme"), (True, None))
     assert result["well_known_error"].startswith("invalid_m_server: ")
     assert "it contains a URL scheme" in result["well_known_error"]
     assert result["well_known"] is None
@@ -188,7 +195,7 @@ def test_invalid_well_known_is_explained():
 
 
 def test_valid_well_known_is_reported():
-    result, dummy = _resolve(_case("syn-wellknown-then-srv-matrix-fed"), True)
+    result, dummy = _resolve(_case("syn-wellknown-then-srv-matrix-fed"), (True, None))
     assert result["well_known"] == {"m.server": "target-server"}
     assert result["delegated_server"] == "target-server"
     assert result["well_known_error"] is None
@@ -197,7 +204,7 @@ def test_valid_well_known_is_reported():
 
 def test_no_well_known_for_ip_literals_and_explicit_ports():
     for case_id in ("syn-ipv4-literal-no-port", "spec-explicit-port-no-wellknown-even-if-present"):
-        result, transport = _resolve(_case(case_id), True)
+        result, transport = _resolve(_case(case_id), (True, None))
         assert result["cache_seconds"] is None
         assert not transport.http_calls
         assert not [entry for entry in transport.log if entry.startswith("SRV")]
@@ -240,15 +247,15 @@ def test_corpus_srv_nxdomain_falls_through():
     ("srv-dot-target-disabled", "srv_unavailable"),
     ("srv-dns-error-no-cache", "srv_dns_error"),
 ])
-@pytest.mark.parametrize("parallel", MODES)
-def test_corpus_srv_errors(case_id, code, parallel):
+@pytest.mark.parametrize("mode", MODES)
+def test_corpus_srv_errors(case_id, code, mode):
     transport = _srv_case_as_matrix(SRV_CASES[case_id])
-    with ServerDiscovery(transport, parallel=parallel) as discovery:
+    with ServerDiscovery(transport, parallel=mode[0], speculative=mode[1]) as discovery:
         with pytest.raises(DiscoveryError) as caught:
             discovery.resolve("example.com")
     assert code in [problem["code"] for problem in caught.value.result["problems"]]
     assert caught.value.result["targets"] == []
-    if not parallel:
+    if mode[1] is not True:
         assert "SRV _matrix._tcp.example.com" not in transport.log
 
 
@@ -338,11 +345,11 @@ def test_final_host_without_address_is_an_error(server_name):
     assert "no_address" in [problem["code"] for problem in caught.value.result["problems"]]
 
 
-@pytest.mark.parametrize("parallel", MODES)
-def test_legacy_srv_failure_after_empty_matrix_fed_is_an_error(parallel):
+@pytest.mark.parametrize("mode", MODES)
+def test_legacy_srv_failure_after_empty_matrix_fed_is_an_error(mode):
     transport = FakeTransport({"SRV_error": {"_matrix._tcp.example.com": "TIMEOUT"},
                                "A": {"example.com": ["42.0.0.10"]}})
-    with ServerDiscovery(transport, parallel=parallel) as discovery:
+    with ServerDiscovery(transport, parallel=mode[0], speculative=mode[1]) as discovery:
         with pytest.raises(DiscoveryError) as caught:
             discovery.resolve("example.com")
     assert "_matrix._tcp.example.com failed with TIMEOUT" in caught.value.reason
@@ -368,7 +375,7 @@ def test_case_of_the_server_name_is_kept_for_host_but_not_for_lookups():
 
 
 def test_steps_say_what_was_looked_up_and_which_address_is_used():
-    result, dummy = _resolve(_case("syn-wellknown-then-srv-matrix-fed"), False)
+    result, dummy = _resolve(_case("syn-wellknown-then-srv-matrix-fed"), (False, None))
     steps = "\n".join(result["steps"])
     assert "GET https://testserv/.well-known/matrix/server via 1.2.3.4 port 443" in steps
     assert "m.server is 'target-server'" in steps
@@ -449,3 +456,21 @@ def test_srv_names_are_queried_while_the_well_known_is_fetched():
         result = discovery.resolve("testserv")
     assert result["method"] == "srv_legacy"
     assert result["targets"][0]["address"] == "1.2.3.4"
+
+
+@pytest.mark.parametrize("count, speculated", [(SPECULATION_MAX_NAMES, True),
+                                               (SPECULATION_MAX_NAMES + 1, False)])
+def test_speculative_srv_queries_only_for_few_names(count, speculated):
+    """With a valid well-known the hostname's SRV records are not needed: they are queried
+    ahead only while few names resolve at once."""
+    names = ["n%d.example" % number for number in range(count)]
+    dns = {"A": {name: ["42.0.2.%d" % number] for number, name in enumerate(names)}}
+    dns["A"]["matrix.example.net"] = ["42.0.0.20"]
+    responses = {"https://%s/.well-known/matrix/server" % name: {
+        "status": 200, "headers": {}, "body": '{"m.server": "matrix.example.net:443"}'}
+        for name in names}
+    transport = FakeTransport(dns, responses)
+    with ServerDiscovery(transport) as discovery:
+        results = discovery.resolve_many(names)
+    assert {result["method"] for result in results} == {"well_known_explicit_port"}
+    assert ("SRV _matrix-fed._tcp.n0.example" in transport.log) is speculated
