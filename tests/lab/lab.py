@@ -8,7 +8,8 @@ Address plan inside the slot (127.77.S.0/24 and fd6c:6162:0:S::/64):
     .54   a DNS server that never answers (start_silent_dns())
     .55   the latency DNS forwarder of the benchmarks
     .254  nothing listens there: a dead address
-    .100 and up   handed out by new_ipv4() / new_ipv6() to tests, never twice per lab
+    .100 to .253  handed out by new_ipv4() to tests, never twice per lab
+    ::100 and up  handed out by new_ipv6() (IPv6 half of the slot), never twice per lab
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class Lab:
         self.bind = Bind(self.directory / 'bind', self.net.ipv4(53, on_interface=True),
                          dead_address=self.dead_address)
         self.nginx = Nginx(self.directory / 'nginx', self.ca, self.net.ipv4(2))
-        self._next_host = 100
+        self._next_ipv4 = 100
+        self._next_ipv6 = 0x100
         self._silent_dns: SilentDnsServer | None = None
         self._synapse = None
 
@@ -44,15 +46,15 @@ class Lab:
 
     def new_ipv4(self) -> str:
         """A loopback IPv4 address no other part of this lab uses."""
-        self._next_host += 1
-        if self._next_host > 253:
+        if self._next_ipv4 > 253:
             raise RuntimeError('lab IPv4 addresses exhausted (use new_ipv6())')
-        return self.net.ipv4(self._next_host - 1)
+        self._next_ipv4 += 1
+        return self.net.ipv4(self._next_ipv4 - 1)
 
     def new_ipv6(self) -> str:
         """A loopback IPv6 address (added to lo) no other part of this lab uses."""
-        self._next_host += 1
-        return self.net.ipv6(self._next_host - 1 + 1000)
+        self._next_ipv6 += 1
+        return self.net.ipv6(self._next_ipv6 - 1)
 
     @property
     def nameservers(self) -> list[str]:
