@@ -412,3 +412,31 @@ def test_verify_playbook_refuses_a_missing_server_names(tmp_path):
     results, completed = ansible_playbook(tmp_path, ["homeserver.delegation.verify"])
     assert completed.returncode == 2
     assert "server_names: give at least one Matrix server name" in results[0]["msg"]
+
+
+BAD_INPUTS = [
+    ("homeserver.delegation.federation_check", {"server_names": []}, "server_names: give at least one server name"),
+    ("homeserver.delegation.federation_check", {"server_names": ["example.org"], "concurrency": 0},
+     "concurrency: 0 is not a positive number"),
+    ("homeserver.delegation.federation_check", {"server_names": ["example.org"], "nameservers": ["dns.example"]},
+     "nameservers: 'dns.example' is not an IP address"),
+    ("homeserver.delegation.well_known_info", {"server_name": "https://example.org"},
+     '"https://example.org" is not a valid server name'),
+    ("homeserver.delegation.well_known_info", {"server_name": "[::1]"}, "is an IP literal"),
+    ("homeserver.delegation.well_known_info", {"server_name": "example.org", "ca_path": "/nonexistent/ca.pem"},
+     "ca_path: /nonexistent/ca.pem does not exist"),
+    ("homeserver.delegation.srv_info", {"name": "example.org:8448"}, "has an explicit port"),
+    ("homeserver.delegation.srv_info", {"name": "example.org", "expected_port": 70000},
+     "expected_port: 70000 is not a port number"),
+]
+
+
+def test_bad_input_fails_with_a_message_naming_it(tmp_path):
+    tasks = [{"name": "Bad input %d" % index, module: arguments, "ignore_errors": True}
+             for index, (module, arguments, _message) in enumerate(BAD_INPUTS)]
+    results, completed = run_playbook(tmp_path, tasks)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    for (module, arguments, message), result in zip(BAD_INPUTS, results):
+        assert result["failed"] is True, (module, arguments)
+        assert message in result["msg"], (module, arguments, result["msg"])
+        assert "Traceback" not in json.dumps(result), (module, arguments)
