@@ -20,14 +20,14 @@ description:
     prerequisite is the record set it read, so a change someone else makes at the same time is
     never overwritten. After the update it reads the records back to confirm them.
   - A TTL change replaces the whole record set in the same update.
-  - "B(The certificate must be valid for O(server_name), not for the SRV target.) Matrix servers
-    that follow an SRV record still check the certificate against the server name. This is the
+  - "B(The certificate must be valid for the server name, not for the SRV target.) Matrix servers
+    that follow an SRV record still check the certificate against O(server_name). This is the
     most common SRV failure; verify it with M(homeserver.delegation.federation_check)."
   - SRV records delegate federation only. Clients still need C(/.well-known/matrix/client).
   - The P(homeserver.delegation.srv_zone_lines#filter) filter renders the same records as zone-file lines
     for zones maintained by file.
 author:
-  - homeserver.delegation developers
+  - homeserver.delegation developers (@homeserver-delegation)
 requirements:
   - dnspython >= 2.3 on the host that runs the module
 attributes:
@@ -131,8 +131,10 @@ seealso:
   - plugin: homeserver.delegation.srv_zone_lines
     plugin_type: filter
   - name: RFC 2136, Dynamic Updates in the DNS
+    description: The update protocol this module speaks.
     link: https://www.rfc-editor.org/rfc/rfc2136
   - name: Matrix specification, resolving server names
+    description: How Matrix servers use the SRV records, and which certificate they expect.
     link: https://spec.matrix.org/latest/server-server-api/#resolving-server-names
 """
 

@@ -249,7 +249,7 @@ def test_update_sends_only_the_difference_guarded_by_what_was_read():
 def test_ttl_change_deletes_the_rrset_then_adds_it_in_one_update():
     request = _request("present", [A], ttl=60)
     update = build_update(request, plan_change(3600, [A], request))
-    _, changes = _sections(update)
+    changes = _sections(update)[1]
     # RFC 2136 2.5.2: delete an RRset (class ANY), then add it back with the new TTL
     assert changes == [("ANY", "SRV", 0, None), ("IN", "SRV", 60, "10 0 8448 a.example.com.")]
 
@@ -348,7 +348,7 @@ def test_remove_everything():
     server = ScriptedServer(answer(3600, A, B), update_answer(), answer())
     result = ensure_srv_records(params(state="absent", targets=[]), transport=server)
     assert result["changed"] is True and result["records"] == [] and result["ttl"] is None
-    _, changes = _sections(server.updates[0])
+    changes = _sections(server.updates[0])[1]
     assert changes == [("ANY", "SRV", 0, None)]
 
 
