@@ -150,8 +150,7 @@ def srv_owner_name(server_name: str, service: str = FEDERATION_SERVICE) -> str:
             "directly and never look up SRV records for a server name with a port. Use the "
             "server name without the port, or no SRV record" % (server_name, parsed.host, parsed.port)
         )
-    host = parsed.host.rstrip(".").lower()
-    return "%s.%s." % (service, host)
+    return "%s.%s." % (service, parsed.lookup_name)
 
 
 def _normalise_target(target, index: int, allow_unavailable: bool) -> str:
