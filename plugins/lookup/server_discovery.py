@@ -6,7 +6,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: server_discovery
-author: homeserver.delegation developers
+author:
+  - homeserver.delegation developers (@homeserver-delegation)
 version_added: 0.1.0
 short_description: Resolve Matrix server names the way federating homeservers do
 description:

@@ -413,6 +413,22 @@ class NetworkTransport:
         finally:
             session.close()
 
+    # --- federation target probe ----------------------------------------------------------
+
+    def probe_federation(self, address, port, tls_server_name, host_header, paths):
+        """One TLS connection to a federation target, GETting each of ``paths``.
+
+        Sends SNI ``tls_server_name`` (none for an IP), verifies chain and name unless
+        validate_certs is off, and keeps the peer certificate; after a verification failure
+        the handshake is repeated unverified so the certificate and answers can be reported.
+        See ``_tls_client.probe_federation_target`` for the returned dict. Never raises.
+        """
+        from ansible_collections.homeserver.delegation.plugins.module_utils._tls_client import (
+            probe_federation_target,
+        )
+        return probe_federation_target(address, port, tls_server_name, host_header, paths, self.timeout,
+                                       self._ssl_context if self.validate_certs else None)
+
 
 def _rcode_of_failed_servers(exc):
     for error in exc.kwargs.get("errors") or ():

@@ -249,6 +249,15 @@ def federation_version(lab, result, target_index=0):
     return json.loads(body)['server']['name']
 
 
+def expand(case, values):
+    """A STEPS case with the lab's addresses filled in."""
+    if isinstance(case, str):
+        return case.format(**values)
+    if isinstance(case, tuple):
+        return tuple(expand(item, values) for item in case)
+    return case
+
+
 def error_code(result):
     return (result['well_known_error'] or '').split(':', 1)[0]
 
@@ -285,9 +294,7 @@ STEPS = [
 @pytest.mark.parametrize('case', STEPS, ids=[case[1] for case in STEPS])
 def test_each_step_leads_to_the_intended_server(lab, disc, case):
     values = {'ip4': disc.ip4, 'ip6': disc.ip6, 'wk_ip': disc.wk_ip}
-    name, method, delegated, host_header, tls_name, (host, port), marker = [
-        item.format(**values) if isinstance(item, str) else item for item in case]
-    host, port = host.format(**values), port
+    name, method, delegated, host_header, tls_name, (host, port), marker = expand(case, values)
     result = resolve(lab, name)
     assert result['server_name'] == name
     assert result['method'] == method, result['steps']
@@ -450,3 +457,61 @@ def test_dns_server_that_never_answers_is_a_timeout_error(lab, disc):  # pylint:
     assert isinstance(result, DiscoveryError)
     assert 'plain.disc.test' == result.server_name
     assert 'tim' in str(result.reason).lower()  # timeout / timed out
+
+
+# The lookup, through ansible-playbook ---------------------------------------------------------
+
+def lookup_options(lab):
+    return {'nameservers': lab.nameservers, 'dns_port': lab.dns_port, 'ca_path': lab.ca_path,
+            'timeout': 5}
+
+
+def test_lookup_in_a_playbook_resolves_every_step(lab, disc, ansible_playbook, tmp_path):
+    values = {'ip4': disc.ip4, 'ip6': disc.ip6, 'wk_ip': disc.wk_ip}
+    expected = {expand(case[0], values): case for case in STEPS}
+    extra = ['redir-308.disc.test', 'html.disc.test', 'srv-cname.disc.test', 'dual.disc.test:8464']
+    names = [*expected, *extra]
+    result_path = tmp_path / 'results.json'
+    run = ansible_playbook('server_discovery.yml', {
+        'server_names': names, 'result_path': str(result_path),
+        'discovery_options': lookup_options(lab)})
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = {result['server_name']: result for result in json.loads(result_path.read_text())}
+    assert list(results) == names
+    for name, case in expected.items():
+        _name, method, delegated, host_header, tls_name, (host, port), _marker = expand(case, values)
+        result = results[name]
+        assert (result['method'], result['delegated_server'], result['host_header'],
+                result['tls_server_name']) == (method, delegated, host_header, tls_name), name
+        assert [(t['host'], t['port']) for t in result['targets']] == [(host, port)], name
+        assert isinstance(result['steps'], list) and result['steps']
+        assert isinstance(result['problems'], list)
+    assert results['redir-308.disc.test']['delegated_server'] == 'hs-redir.disc.test:8457'
+    assert error_code(results['html.disc.test']) == 'not_json'
+    assert 'srv_target_is_cname' in [p['code'] for p in results['srv-cname.disc.test']['problems']]
+    assert len(results['dual.disc.test:8464']['targets']) == 3
+    # The well-known document as parsed, and its cache period, survive the trip through Ansible.
+    assert results['wk-srv.disc.test']['well_known'] == {'m.server': 'hs-srv.disc.test'}
+    assert results['wk-srv.disc.test']['cache_seconds'] == 86400
+
+
+@pytest.mark.parametrize('names, options, expected', [
+    (['wk-srv.disc.test', 'bad name.disc.test'], {}, 'bad name.disc.test'),
+    (['nothing.disc.test'], {}, 'nothing.disc.test'),
+    (['srv-dot.disc.test'], {}, 'srv-dot.disc.test'),
+    (['wk-srv.disc.test'], {'nameservers': ['ns.disc.test']}, 'nameservers'),
+    (['wk-srv.disc.test'], {'ca_path': '/nonexistent/ca.pem'}, 'ca_path'),
+])
+def test_lookup_errors_fail_the_task_with_a_clear_message(lab, disc, ansible_playbook, tmp_path,  # pylint: disable=unused-argument
+                                                          names, options, expected):
+    result_path = tmp_path / 'results.json'
+    run = ansible_playbook('server_discovery.yml', {
+        'server_names': names, 'result_path': str(result_path),
+        'discovery_options': {**lookup_options(lab), **options}})
+    output = run.stdout + run.stderr
+    assert run.returncode == 2, output
+    failed = [line for line in output.splitlines() if line.startswith('fatal:')]
+    assert len(failed) == 1, output
+    assert 'server_discovery' in failed[0] and expected in failed[0], failed[0]
+    assert 'Traceback' not in output
+    assert not result_path.exists()
