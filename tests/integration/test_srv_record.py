@@ -70,7 +70,10 @@ class SrvLab:
 
 @pytest.fixture(scope='module')
 def srv(lab):
-    return SrvLab(lab)
+    scenario = SrvLab(lab)
+    yield scenario
+    lab.bind.remove_zone(ZONE)
+    lab.reload()
 
 
 @pytest.fixture
