@@ -369,9 +369,9 @@ def validate_request(params: dict) -> SrvRequest:
     fqdn = dns.name.from_text(srv_owner_name(params["server_name"], service))
     if not fqdn.is_subdomain(zone):
         raise SrvRecordError(
-            "the record %s is not inside zone %s: set zone to the DNS zone that contains the "
-            "server name %r (for example %s)"
-            % (fqdn.to_text(), zone.to_text(), params["server_name"], fqdn.parent().parent().to_text())
+            "the record %s is not inside zone %s: set zone to the DNS zone that contains it, "
+            "%s or one of its parent domains"
+            % (fqdn.to_text(), zone.to_text(), fqdn.parent().parent().to_text())
         )
     state = params.get("state", "present")
     records = build_srv_records(params.get("targets") or [], allow_unavailable=(state == "absent"))

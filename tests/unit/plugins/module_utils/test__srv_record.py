@@ -154,7 +154,8 @@ def test_secret_with_line_breaks_is_accepted():
     ({"key_name": ""}, "key_name is empty"),
     ({"key_algorithm": "hmac-sha3"}, "key_algorithm 'hmac-sha3' is not supported"),
     ({"server": "ns1.example.com"}, "server 'ns1.example.com' is not an IP address"),
-    ({"zone": "example.org"}, r"_matrix-fed\._tcp\.example\.com\. is not inside zone example\.org\."),
+    ({"zone": "example.org"}, r"_matrix-fed\._tcp\.example\.com\. is not inside zone example\.org\.: "
+                              r"set zone to the DNS zone that contains it, example\.com\. or one of its parent"),
     ({"zone": "sub.example.com", "server_name": "example.com"}, "not inside zone sub.example.com."),
     ({"targets": []}, "state=present needs at least one"),
     ({"timeout": 0}, "timeout must be a positive"),
@@ -170,6 +171,13 @@ def test_validate_request_accepts_a_sub_zone_and_warns_for_legacy_service():
     request = validate_request(params(zone="_tcp.example.com", service="_matrix._tcp"))
     assert request.fqdn == dns.name.from_text("_matrix._tcp.example.com.")
     assert any("deprecated" in warning for warning in request.warnings)
+
+
+@pytest.mark.parametrize("server, expected", [("::1", "::1"), ("2001:DB8::53", "2001:db8::53"), ("192.0.2.53", "192.0.2.53")])
+def test_server_may_be_ipv4_or_ipv6(server, expected):
+    request = validate_request(params(server=server))
+    assert request.server == expected
+    assert request.where.startswith("DNS server %s port 53" % expected)
 
 
 def test_absent_without_targets_is_valid():
