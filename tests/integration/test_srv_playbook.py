@@ -47,6 +47,8 @@ class SrvFederationLab:
     def close(self):
         if self.vhost is not None:
             self.lab.nginx.remove(self.vhost)
+        # Drop the updates' journal too: other tests serve SERVER from a static zone file.
+        self.lab.bind.reset_dynamic_zone(SERVER)
         self.lab.bind.remove_zone(SERVER)
         self.lab.reload()
 
