@@ -279,6 +279,10 @@ if HAS_REQUESTS:
             super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
 
 
+#: Seconds to wait for one DNS answer before the query is sent again (within ``timeout``).
+DNS_RETRY_SECONDS = 2.0
+
+
 class NetworkTransport:
     """The real transport: dnspython for DNS, requests for HTTPS.
 
@@ -306,7 +310,9 @@ class NetworkTransport:
             self._resolver.nameservers = list(nameservers)
         self._resolver.port = int(dns_port)
         self._resolver.lifetime = self.timeout
-        self._resolver.timeout = self.timeout
+        # Retry a UDP query that got no answer within 2 s (a lost packet) until the lifetime
+        # runs out, as the system resolver does, instead of failing the name on one loss.
+        self._resolver.timeout = min(self.timeout, DNS_RETRY_SECONDS)
         self._ssl_context = self._make_ssl_context()
 
     def _make_ssl_context(self):

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ansible_collections.homeserver.delegation.plugins.module_utils import _transport
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     Headers,
     NetworkTransport,
@@ -223,6 +224,7 @@ ZONE = {
     ("target.example.test", "AAAA"): ["2a01:4f8::1"],
     ("real.example.test", "A"): ["42.0.0.2"],
 }
+LOSSY_QUERIES = []
 CNAMES = {"alias.example.test": "hop.example.test", "hop.example.test": "real.example.test"}
 EXISTING = {"target.example.test", "real.example.test", "hop.example.test", "alias.example.test",
             "_matrix-fed._tcp.example.test", "backup.example.test"}
@@ -238,6 +240,13 @@ def _answer(query):
         return response
     if name == "silent.example.test":
         return None
+    if name == "lossy.example.test":
+        # The first query for this name is "lost"; the ones after it are answered.
+        LOSSY_QUERIES.append(query.id)
+        if len(LOSSY_QUERIES) == 1:
+            return None
+        response.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "A", "42.0.0.3"))
+        return response
     while name in CNAMES:
         response.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "CNAME",
                                                    CNAMES[name] + "."))
@@ -326,3 +335,13 @@ def test_headers_are_case_insensitive_and_multi_valued():
 ])
 def test_url_host(host, expected):
     assert url_host(host) == expected
+
+
+def test_a_lost_dns_answer_is_retried_within_the_timeout(dns_port, monkeypatch):
+    # A single lost UDP packet must not fail a name while the timeout still runs.
+    monkeypatch.setattr(_transport, "DNS_RETRY_SECONDS", 0.3)
+    transport = NetworkTransport(nameservers=["127.0.0.1"], dns_port=dns_port, timeout=5)
+    answer = transport.query_address("lossy.example.test", "A")
+    assert answer.rcode == "NOERROR"
+    assert answer.addresses == ["42.0.0.3"]
+    assert len(LOSSY_QUERIES) >= 2
