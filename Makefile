@@ -49,9 +49,21 @@ link:
 unit: venv  ## Unit and property tests (no network)
 	$(BIN)/python -m pytest -n auto -p no:cacheprovider tests/unit
 
+# The integration tests run in a network namespace of their own: the lab's loopback and
+# private IPv6 addresses never touch the host's interfaces, and nothing can leave the
+# machine. Synapse's virtualenv is installed before, while the package index is reachable.
+LAB_NETNS := unshare --net -- bash -c 'ip link set lo up && exec "$$@"' lab
+
 .PHONY: integration
 integration: venv  ## Tests against real DNS, web servers and Synapse on loopback (root)
-	$(BIN)/python -m pytest -p no:cacheprovider tests/integration
+	$(BIN)/python -c 'from ansible_collections.homeserver.delegation.tests.lab.synapse import synapse_venv; synapse_venv()'
+	$(LAB_NETNS) $(BIN)/python -m pytest -p no:cacheprovider tests/integration
+
+.PHONY: benchmark
+benchmark: venv  ## Benchmarks with simulated wide-area latency (root; minutes)
+	$(BIN)/python -c 'from ansible_collections.homeserver.delegation.tests.lab.synapse import synapse_venv; synapse_venv()'
+	$(LAB_NETNS) $(BIN)/python benchmarks/discovery.py --names 30 500 --repeat 3
+	$(LAB_NETNS) $(BIN)/python benchmarks/federation_check.py --names 30 500 --repeat 3
 
 .PHONY: sanity
 sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/homeserver/delegation
