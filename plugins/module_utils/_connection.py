@@ -17,8 +17,12 @@ import ipaddress
 import math
 import os.path
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
+    MissingLibraryError,
     NetworkTransport,
+    TransportError,
 )
 
 CONNECTION_OPTION_NAMES = ("nameservers", "dns_port", "ca_path", "validate_certs", "timeout")
@@ -86,3 +90,16 @@ def transport_from_options(options):
     """
     checked = validate_connection_options(options)
     return NetworkTransport(**checked)
+
+
+def run_module_check(module, check):
+    """Return ``check(transport)`` for a verification module, with the transport built from
+    ``module.params``; every error becomes ``module.fail_json`` with a message that names the
+    option or input at fault (a missing library names the package to install)."""
+    try:
+        return check(transport_from_options(module.params))
+    except MissingLibraryError as exc:
+        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_traceback)
+    except (ConnectionOptionsError, TransportError, ValueError) as exc:
+        module.fail_json(msg=str(exc))
+    return None  # not reached: fail_json exits

@@ -184,18 +184,13 @@ servers:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
-    ConnectionOptionsError,
     connection_argument_spec,
-    transport_from_options,
+    run_module_check,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
 from ansible_collections.homeserver.delegation.plugins.module_utils._signing import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
-)
-from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
-    MissingLibraryError,
-    TransportError,
 )
 
 
@@ -214,13 +209,8 @@ def main():
     concurrency = module.params["concurrency"]
     if concurrency is not None and concurrency < 1:
         module.fail_json(msg="concurrency: %d is not a positive number" % concurrency)
-    try:
-        transport = transport_from_options(module.params)
-        result = federation_check(transport, module.params["server_names"], concurrency)
-    except MissingLibraryError as exc:
-        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_traceback)
-    except (ConnectionOptionsError, TransportError) as exc:
-        module.fail_json(msg=str(exc))
+    result = run_module_check(module, lambda transport: federation_check(
+        transport, module.params["server_names"], concurrency))
     if module.params["fail_on_error"] and not result["federation_ok"]:
         module.fail_json(changed=False, **result)
     module.exit_json(changed=False, **result)

@@ -158,18 +158,13 @@ problems:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
-    ConnectionOptionsError,
     connection_argument_spec,
-    transport_from_options,
+    run_module_check,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._srv_info import srv_info
-from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
-    MissingLibraryError,
-    TransportError,
-)
 
 
 def main():
@@ -183,13 +178,8 @@ def main():
     expected_port = module.params["expected_port"]
     if expected_port is not None and not 1 <= expected_port <= 65535:
         module.fail_json(msg="expected_port: %d is not a port number 1-65535" % expected_port)
-    try:
-        transport = transport_from_options(module.params)
-        result = srv_info(transport, module.params["name"], module.params["expected_target"], expected_port)
-    except MissingLibraryError as exc:
-        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_traceback)
-    except (ConnectionOptionsError, TransportError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
+    result = run_module_check(module, lambda transport: srv_info(
+        transport, module.params["name"], module.params["expected_target"], expected_port))
     module.exit_json(changed=False, **result)
 
 

@@ -229,16 +229,11 @@ problems:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
-    ConnectionOptionsError,
     connection_argument_spec,
-    transport_from_options,
-)
-from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
-    MissingLibraryError,
-    TransportError,
+    run_module_check,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import well_known_info
 
@@ -252,14 +247,9 @@ def main():
         expected_base_url={"type": "str"},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        transport = transport_from_options(module.params)
-        result = well_known_info(transport, module.params["server_name"], tuple(module.params["documents"]),
-                                 module.params["expected_server"], module.params["expected_base_url"])
-    except MissingLibraryError as exc:
-        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_traceback)
-    except (ConnectionOptionsError, TransportError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
+    result = run_module_check(module, lambda transport: well_known_info(
+        transport, module.params["server_name"], tuple(module.params["documents"]),
+        module.params["expected_server"], module.params["expected_base_url"]))
     module.exit_json(changed=False, **result)
 
 
