@@ -100,6 +100,24 @@ if HAS_YAML:
                 seen[key] = key_node.start_mark
             return super().construct_mapping(node, deep=deep)
 
+    class _AliasNode(yaml.ScalarNode):
+        """Stands for an alias (``*name``) at the alias's own position in the text."""
+
+        def __init__(self, event):
+            super().__init__("!alias", "", event.start_mark, event.end_mark)
+
+    class _PositionLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
+        """Composes nodes for their positions only: an alias stays where it is written.
+
+        PyYAML's composer returns the anchored node for an alias, whose marks point at the
+        anchor's text; an edit needs the alias's own place.
+        """
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                return _AliasNode(self.get_event())
+            return super().compose_node(parent, index)
+
     class _BlockDumper(yaml.SafeDumper):  # pylint: disable=too-many-ancestors
         """SafeDumper that indents sequences under their key, as Synapse's own files do."""
 
@@ -197,21 +215,23 @@ def render_entry(key, value, label=None):
     The result is checked: Synapse's ``yaml.safe_load`` must read back exactly ``{key: value}``.
     ``label`` names the setting in error messages (default: ``key``).
     """
-    text = yaml.dump(
-        {key: value},
-        Dumper=_BlockDumper,
-        default_flow_style=False,
-        sort_keys=False,
-        allow_unicode=True,
-        indent=2,
-        width=1 << 30,
-    )
-    back = yaml.safe_load(text)
-    if not (isinstance(back, dict) and len(back) == 1 and key in back and same_value(back[key], value)):
-        raise SynapseConfigError(
-            "%s: value %r does not survive a YAML round trip" % (label or key, value)
+    for allow_unicode in (True, False):
+        # Readable UTF-8 first; escapes when a character (U+0085, say) does not survive raw.
+        text = yaml.dump(
+            {key: value},
+            Dumper=_BlockDumper,
+            default_flow_style=False,
+            sort_keys=False,
+            allow_unicode=allow_unicode,
+            indent=2,
+            width=1 << 30,
         )
-    return text
+        if _ODD_LINE_BREAKS.search(text):
+            continue
+        back = yaml.safe_load(text)
+        if isinstance(back, dict) and len(back) == 1 and key in back and same_value(back[key], value):
+            return text
+    raise SynapseConfigError("%s: value %r does not survive a YAML round trip" % (label or key, value))
 
 
 def _render_value(key, value):
@@ -337,7 +357,7 @@ class _Document:
         self.body_end = (
             _line_start(text, ends[0].start_mark.index) if ends and ends[0].explicit else len(text)
         )
-        root = yaml.compose(text, Loader=yaml.SafeLoader) if starts else None
+        root = yaml.compose(text, Loader=_PositionLoader) if starts else None
         self.entries = self._entries(root)
 
     @staticmethod

@@ -212,6 +212,13 @@ EDITS = [
         [],
         "base: &b {x: 1}\nother: *b\nserve_server_wellknown: true\n",
     ),
+    (
+        "append-after-an-alias-valued-last-entry",
+        "base: &b\n  x: 1\nother: *b\n# trailer\n",
+        {"new": True},
+        [],
+        "base: &b\n  x: 1\nother: *b\nnew: true\n# trailer\n",
+    ),
 ]
 
 
@@ -253,6 +260,7 @@ REFUSALS = [
     ("anchor-on-touched-value", "a: &base {x: 1}\nb: *base\n", {"a": {"x": 2}}, [], ["line 1", "'a'", "base"]),
     ("alias-in-touched-value", "a: &base 1\nb: [*base, 2]\n", {}, ["b"], ["line 2", "'b'", "anchors"]),
     ("anchor-on-removed-key", "a: &base 1\nb: *base\n", {}, ["a"], ["'a'", "anchors"]),
+    ("alias-value-removed", "a: &base\n  x: 1\nb: *base\n", {}, ["b"], ["line 3", "'b'", "anchors"]),
     ("top-level-sequence", "- a\n- b\n", {"a": 1}, [], ["not a mapping"]),
     ("top-level-scalar", "just text\n", {"a": 1}, [], ["not a mapping"]),
     ("top-level-flow-mapping", "{a: 1, b: 2}\n", {"a": 2}, [], ["flow style"]),
