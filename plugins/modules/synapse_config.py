@@ -12,10 +12,12 @@ version_added: 0.1.0
 description:
   - Edits only the named top-level keys of a Synapse configuration file such as C(homeserver.yaml).
     Comments, key order, blank lines and quoting of everything else stay byte for byte as they were.
-  - A key that is present gets its value replaced, whether it was written in block style, flow style,
+  - >-
+    A key that is present gets its value replaced, whether it was written in block style, flow style,
     or as a multi-line block scalar. Comment lines indented under the key belong to its value and are
     replaced with it; a comment on the key's own line (C(key: false  # why)) is kept.
-  - A key that is missing is added right after a column-0 commented-out default of the same key
+  - >-
+    A key that is missing is added right after a column-0 commented-out default of the same key
     (C(#serve_server_wellknown: false)), which stays as it is. Without such a comment it is added after
     the last entry, before trailing blank lines and comments (Synapse ends its files with C(# vim:ft=yaml)).
   - A key listed in O(absent) is removed with its value. Comments above it are kept, because they may
@@ -31,13 +33,18 @@ description:
     group and mode are kept. A file that uses CRLF line breaks gets CRLF in the new lines too. When a new
     key is added after the last line of a file that has no final line break, that line gets one.
 author:
-  - homeserver.delegation developers
+  - homeserver.delegation developers (@homeserver-delegation)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    details: Reports what would change and writes nothing.
   diff_mode:
     support: full
     details: The diff is a unified diff of the file's text.
+  platform:
+    platforms: posix
 options:
   path:
     description:
@@ -63,15 +70,13 @@ options:
 notes:
   - Synapse merges several configuration files shallowly (a later file replaces whole top-level keys).
     To keep the main file untouched, a dedicated file in a C(conf.d/) directory given to Synapse with
-    C(--config-path) works too; the P(homeserver.delegation.synapse#role) role supports both.
+    C(--config-path) works too; the role C(homeserver.delegation.synapse) supports both.
 requirements:
   - PyYAML on the target (it comes with ansible-core)
 seealso:
   - name: Synapse configuration manual
     description: Every option of homeserver.yaml.
     link: https://element-hq.github.io/synapse/latest/usage/configuration/config_documentation.html
-  - role: homeserver.delegation.synapse
-    description: Makes Synapse serve its own well-known documents with this module.
 """
 
 EXAMPLES = r"""

@@ -138,12 +138,12 @@ def _layout_pattern(segments, touched, removed):
 @given(data=st.data())
 def test_only_named_keys_change(data):
     segments = data.draw(documents())
-    text = "".join(segment for _, segment in segments)
+    text = "".join(segment for dummy, segment in segments)
     try:
         original = yaml.safe_load(text) or {}
     except yaml.YAMLError:
         assume(False)
-    present = [key for key, _ in segments if key]
+    present = [key for key, dummy in segments if key]
     to_set = data.draw(st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=3))
     to_remove = data.draw(st.lists(st.sampled_from([k for k in KEYS if k not in to_set]), unique=True, max_size=2))
 
@@ -177,12 +177,12 @@ def test_only_named_keys_change(data):
 @given(data=st.data())
 def test_adding_then_removing_new_keys_restores_every_byte(data):
     segments = data.draw(documents())
-    text = "".join(segment for _, segment in segments)
+    text = "".join(segment for dummy, segment in segments)
     try:
         yaml.safe_load(text)
     except yaml.YAMLError:
         assume(False)
-    present = {key for key, _ in segments if key}
+    present = {key for key, dummy in segments if key}
     new_keys = data.draw(st.lists(st.sampled_from([k for k in KEYS if k not in present]), unique=True, min_size=1))
     values = {key: data.draw(VALUES) for key in new_keys}
     added = edit_config(text, values, []).text
@@ -192,12 +192,12 @@ def test_adding_then_removing_new_keys_restores_every_byte(data):
 @st.composite
 def valid_text(draw):
     segments = draw(documents())
-    text = "".join(segment for _, segment in segments)
+    text = "".join(segment for dummy, segment in segments)
     try:
         yaml.safe_load(text)
     except yaml.YAMLError:
         assume(False)
-    return text, [key for key, _ in segments if key]
+    return text, [key for key, dummy in segments if key]
 
 
 def _refuses(text, to_set, to_remove=()):
