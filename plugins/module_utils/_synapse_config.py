@@ -31,7 +31,7 @@ import re
 
 try:
     import yaml
-except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
+except ImportError:  # pragma: no cover - the module reports it with missing_required_lib
     HAS_YAML = False
 else:
     HAS_YAML = True
@@ -62,8 +62,8 @@ class EditResult:
 
     Attributes:
         text: the new file content (equal to the input when nothing changed).
-        changed_keys: the top-level keys whose value was set, added or removed, in file order
-            of the request.
+        changed_keys: the top-level keys whose value was set, added or removed, in the order
+            they were asked for.
     """
 
     def __init__(self, text, changed_keys):
