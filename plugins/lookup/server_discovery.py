@@ -6,7 +6,8 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: server_discovery
-author: homeserver.delegation developers
+author:
+  - homeserver.delegation developers (@homeserver-delegation)
 version_added: 0.1.0
 short_description: Resolve Matrix server names the way federating homeservers do
 description:
@@ -22,7 +23,10 @@ description:
     the first has none. Records are ordered by priority and weight (RFC 2782).
   - Every address (AAAA and A, following CNAMEs) of every target is returned, IPv6 first.
   - All names given to one lookup call resolve concurrently, and the independent queries of
-    one resolution (both SRV names, AAAA and A) run in parallel.
+    one resolution (AAAA and A, the addresses of all SRV targets) run in parallel. While at most
+    32 names resolve at once, SRV records are also queried ahead (both SRV names together, and
+    the hostname's while its well-known is fetched), which saves round trips; with more names
+    that would cost more CPU than it saves, so it is not done.
   - The lookup runs on the controller, so DNS and HTTPS are seen from there. Use O(nameservers)
     to ask specific DNS servers (for example public ones when the controller sits behind
     split-horizon DNS).

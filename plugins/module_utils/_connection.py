@@ -14,6 +14,7 @@ The options are documented once in the ``homeserver.delegation.connection`` doc 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os.path
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
@@ -63,7 +64,8 @@ def validate_connection_options(options):
         raise ConnectionOptionsError("dns_port: %r is not a port number 1-65535" % (dns_port,))
     timeout = options.get("timeout")
     timeout = 10.0 if timeout is None else timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+            or not math.isfinite(timeout) or timeout <= 0):
         raise ConnectionOptionsError("timeout: %r is not a positive number of seconds"
                                      % (timeout,))
     ca_path = options.get("ca_path") or None

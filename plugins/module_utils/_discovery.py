@@ -94,6 +94,11 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown i
 DEFAULT_CONCURRENCY = 512
 #: Network queries of one resolution that may run at once (SRV names, A and AAAA).
 QUERIES_PER_RESOLUTION = 3
+#: Up to this many names at once, SRV records are also queried speculatively (those of the
+#: hostname while its well-known is fetched, _matrix._tcp together with _matrix-fed._tcp).
+#: That saves round trips while few names wait on the network, but costs CPU (queries whose
+#: answer is not needed) when many names compete for it.
+SPECULATION_MAX_NAMES = 32
 #: Sockets one resolution may hold open at once (DNS queries and one HTTPS connection).
 _SOCKETS_PER_RESOLUTION = 4
 _RECOMMENDED_MAX_LENGTH = 230
@@ -174,8 +179,9 @@ def srv_target_name(target):
 class _Trace:
     """Collects the steps and problems of one resolution and builds the result dict."""
 
-    def __init__(self, server_name):
+    def __init__(self, server_name, speculate):
         self.server_name = server_name
+        self.speculate = speculate
         self.steps = []
         self.problems = []
         self.result = {
@@ -221,13 +227,17 @@ class ServerDiscovery:
 
     ``max_workers`` bounds the threads running single network queries (shared by all names);
     ``parallel=False`` runs every query one after the other in spec order (for traces and
-    tests); ``rng`` (``randint``/``shuffle``) orders SRV weights; ``clock`` gives Unix time.
+    tests); ``speculative`` also queries SRV records whose answer may not be needed (None:
+    only while at most :data:`SPECULATION_MAX_NAMES` names resolve at once); ``rng``
+    (``randint``/``shuffle``) orders SRV weights; ``clock`` gives Unix time.
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, transport, max_workers=None, parallel=True, rng=None, clock=None):
+    def __init__(self, transport, max_workers=None, parallel=True, speculative=None, rng=None,
+                 clock=None):
         self.transport = transport
         self.parallel = parallel
+        self.speculative = speculative
         self.rng = rng if rng is not None else random.Random()
         self.clock = clock if clock is not None else time.time
         self.max_workers = max_workers or DEFAULT_CONCURRENCY * QUERIES_PER_RESOLUTION
@@ -289,9 +299,19 @@ class ServerDiscovery:
 
     # --- public API ----------------------------------------------------------------------
 
+    def _speculate(self, names_count):
+        if not self.parallel:
+            return False
+        if self.speculative is not None:
+            return self.speculative
+        return names_count <= SPECULATION_MAX_NAMES
+
     def resolve(self, server_name):
         """Resolve one server name; return the result dict or raise :class:`DiscoveryError`."""
-        trace = _Trace(server_name)
+        return self._resolve(server_name, self._speculate(1))
+
+    def _resolve(self, server_name, speculate):
+        trace = _Trace(server_name, speculate)
         try:
             name = parse_server_name(server_name)
         except ServerNameError as exc:
@@ -318,16 +338,17 @@ class ServerDiscovery:
             return []
         workers = concurrency or default_concurrency(len(names))
         workers = max(1, min(workers, len(names)))
+        speculate = self._speculate(min(workers, len(names)))
         if not self.parallel or workers == 1:
-            return [self._resolve_or_error(name) for name in names]
+            return [self._resolve_or_error(name, speculate) for name in names]
         with ThreadPoolExecutor(max_workers=workers,
                                 thread_name_prefix="matrix-names") as pool:
-            futures = [pool.submit(self._resolve_or_error, name) for name in names]
+            futures = [pool.submit(self._resolve_or_error, name, speculate) for name in names]
             return [future.result() for future in futures]
 
-    def _resolve_or_error(self, name):
+    def _resolve_or_error(self, name, speculate):
         try:
-            return self.resolve(name)
+            return self._resolve(name, speculate)
         except DiscoveryError as exc:
             return exc
 
@@ -363,11 +384,11 @@ class ServerDiscovery:
 
     def _step3_well_known(self, name, trace):
         hostname = name.lookup_name
-        # Steps 4/5 need the SRV records of the hostname only if the well-known fails. In
-        # parallel mode they are queried while the well-known is fetched; the result is the
+        # Steps 4/5 need the SRV records of the hostname only if the well-known fails. When
+        # speculating they are queried while the well-known is fetched; the result is the
         # same, the wall time shorter.
         prefetched_srv = None
-        if self.parallel:
+        if trace.speculate:
             prefetched_srv = self._start_srv_queries(hostname)
         fetch = fetch_server_well_known(self.transport, hostname,
                                         resolve_addresses=self._lookup_host, now=self.clock())
@@ -468,7 +489,7 @@ class ServerDiscovery:
     def _find_srv(self, host, trace, step_labels, prefetched):
         """Look up ``_matrix-fed._tcp.<host>``, then ``_matrix._tcp.<host>`` if it has no
         records. Return ``(SRV name used, records in RFC 2782 order)`` or ``(None, [])``."""
-        if prefetched is None and self.parallel:
+        if prefetched is None and trace.speculate:
             prefetched = self._start_srv_queries(host)
         for service, label in zip((SRV_SERVICE, SRV_SERVICE_LEGACY), step_labels):
             srv_name = service + host

@@ -228,14 +228,14 @@ def _check_ipv6_literal(address, fail):
         fail("[%s] is not an IPv6 address; write IPv4 addresses without brackets" % address)
     if len(address) > _MAX_IPV6_TEXT:
         fail("the IPv6 literal is longer than %d characters" % _MAX_IPV6_TEXT)
+    tail = address.rsplit(":", 1)[-1]
+    if "." in tail:
+        # Checked here too because Python 3.8's ipaddress accepts leading zeros in it.
+        _check_ipv4(tail, fail)
     try:
         ipaddress.IPv6Address(address)
     except ValueError:
         fail("[%s] is not a valid IPv6 address" % address)
-    tail = address.rsplit(":", 1)[-1]
-    if "." in tail:
-        # Python 3.8's ipaddress still accepts leading zeros in an embedded IPv4 part.
-        _check_ipv4(tail, fail)
 
 
 def _check_dns_name(host, fail):

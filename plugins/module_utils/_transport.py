@@ -48,6 +48,7 @@ import ipaddress
 import os.path
 import ssl
 import traceback
+import warnings
 from dataclasses import dataclass, field
 
 try:
@@ -264,6 +265,13 @@ if HAS_REQUESTS:
             self._ssl_context = ssl_context
             super().__init__(max_retries=0)
 
+        def cert_verify(self, conn, url, verify, cert):
+            # Trust comes from the SSL context built once per transport (system CAs or
+            # ca_path); requests would load a CA bundle into it again on every connection.
+            conn.cert_reqs = "CERT_REQUIRED" if verify else "CERT_NONE"
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
+
         def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
             pool_kwargs["server_hostname"] = self._server_hostname
             pool_kwargs["assert_hostname"] = self._assert_hostname
@@ -303,6 +311,8 @@ class NetworkTransport:
 
     def _make_ssl_context(self):
         if not self.validate_certs:
+            # The user turned verification off on purpose; do not warn on every request.
+            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
@@ -381,10 +391,9 @@ class NetworkTransport:
         # Proxies and .netrc from the environment would change where we connect to.
         session.trust_env = False
         session.mount("https://", adapter)
-        verify = (self.ca_path or True) if self.validate_certs else False
         try:
             response = session.get(url, headers=headers, allow_redirects=False, stream=True,
-                                   timeout=self.timeout, verify=verify)
+                                   timeout=self.timeout, verify=self.validate_certs)
             try:
                 body, too_large = _read_capped(response, max_bytes)
                 return HttpResponse(
@@ -412,6 +421,22 @@ class NetworkTransport:
                                  % (display_url, address, port, _innermost(exc)))
         finally:
             session.close()
+
+    # --- federation target probe ----------------------------------------------------------
+
+    def probe_federation(self, address, port, tls_server_name, host_header, paths):
+        """One TLS connection to a federation target, GETting each of ``paths``.
+
+        Sends SNI ``tls_server_name`` (none for an IP), verifies chain and name unless
+        validate_certs is off, and keeps the peer certificate; after a verification failure
+        the handshake is repeated unverified so the certificate and answers can be reported.
+        See ``_tls_client.probe_federation_target`` for the returned dict. Never raises.
+        """
+        from ansible_collections.homeserver.delegation.plugins.module_utils._tls_client import (
+            probe_federation_target,
+        )
+        return probe_federation_target(address, port, tls_server_name, host_header, paths, self.timeout,
+                                       self._ssl_context if self.validate_certs else None)
 
 
 def _rcode_of_failed_servers(exc):

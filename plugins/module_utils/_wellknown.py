@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import timezone
 from urllib.parse import urljoin, urlsplit
@@ -247,8 +248,6 @@ def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=Non
     ``now`` (Unix time) is used for ``Expires``. Returns a :class:`WellKnownFetch`; never
     raises for network or content problems.
     """
-    import time
-
     if resolve_addresses is None:
         def resolve_addresses(host):
             return lookup_host_addresses(transport, host)

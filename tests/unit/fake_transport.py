@@ -29,6 +29,8 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._transport i
 
 CORPUS_PATH = os.path.join(os.path.dirname(__file__), "data", "resolution-cases.json")
 
+IMPLIED_ADDRESS = "42.0.0.254"
+
 _FETCH_ERROR_KINDS = {
     "connection_failed": "unreachable",
     "tls_verification_failed": "tls_invalid",
@@ -88,8 +90,19 @@ class FakeTransport:
 
     @classmethod
     def for_case(cls, case):
-        """A transport serving the ``dns`` and ``wellknown`` of a corpus case."""
-        return cls(case.get("dns") or {}, responses_for_case(case))
+        """A transport serving the ``dns`` and ``wellknown`` of a corpus case.
+
+        The corpus leaves the hostname's own address implied when the well-known answered with
+        an HTTP status; such a hostname gets the address ``IMPLIED_ADDRESS``.
+        """
+        dns = json.loads(json.dumps(case.get("dns") or {}))
+        responses = responses_for_case(case)
+        well_known = case.get("wellknown") or {}
+        if responses and well_known.get("status") is not None:
+            hostname = case["server_name"].lower()
+            if not any(hostname in dns.get(family, {}) for family in ("A", "AAAA", "CNAME")):
+                dns.setdefault("A", {})[hostname] = [IMPLIED_ADDRESS]
+        return cls(dns, responses)
 
     def _record(self, entry):
         with self._lock:

@@ -1,0 +1,306 @@
+# Copyright (c) 2026, homeserver.delegation developers
+# Simplified BSD License (see https://opensource.org/licenses/BSD-2-Clause)
+# SPDX-License-Identifier: BSD-2-Clause
+
+"""A federation tester: discovery, then every target address checked as a homeserver would.
+
+For each server name: the discovery engine resolves it; meanwhile the server well-known is
+fetched from every address of the hostname and the SRV records are described. Then every
+target address gets one TLS connection (right SNI, chain and name verified, expiry read) over
+which /_matrix/federation/v1/version and /_matrix/key/v2/server are requested with the right
+Host header; the key response must be for this server name, unexpired, hold an ed25519 key
+and carry its own valid signature.
+
+federation_ok is false exactly when the name's problem list holds an error: the name is
+invalid or unresolvable, an SRV record is unusable, a target address fails, or the well-known
+answers 200 with an invalid document (Synapse then fails federation outright) or differs
+between addresses. Warnings never make it false.
+
+This module is internal to the homeserver.delegation collection and may change at any time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.homeserver.delegation.plugins.module_utils._certificate import (
+    certificate_problems,
+    describe_certificate,
+    public_description,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import (
+    DiscoveryError,
+    ServerDiscovery,
+    default_concurrency,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._server_keys import check_server_keys
+from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
+    ServerNameError,
+    parse_server_name,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._shared_transport import SharedTransport
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv_info import srv_info
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import url_host
+from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import well_known_info
+
+VERSION_PATH = "/_matrix/federation/v1/version"
+KEYS_PATH = "/_matrix/key/v2/server"
+
+# Well-known codes that mean "answered 200 but the document is unusable".
+INVALID_DOCUMENT_CODES = ("not_json", "not_object", "missing_m_server", "invalid_m_server", "too_large")
+# Well-known fetch failures of one address of the hostname.
+_ADDRESS_WARNINGS = ("unreachable", "timeout", "tls_invalid")
+# srv_info codes the discovery result already reports under its own names.
+_SRV_CODES_IN_DISCOVERY = ("srv_lookup_failed", "srv_unavailable", "target_is_cname", "target_unresolvable",
+                           "legacy_only")
+# Connections to target addresses that may run at once for one name.
+MAX_CONNECTIONS_PER_NAME = 16
+
+
+def _problem(code, message, severity="error"):
+    return {"code": code, "severity": severity, "message": message}
+
+
+def _json_body(response):
+    """The parsed JSON of a probe response, or None."""
+    if not response or response.get("status") != 200 or response.get("too_large"):
+        return None
+    try:
+        return json.loads(response["body"].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _response_problem(response, path, code_prefix):
+    """The problem of a non-200 or failed response, or None."""
+    if response.get("error"):
+        return _problem(code_prefix + "_unavailable", "GET %s failed: %s" % (path, response["error"]))
+    if response.get("status") != 200:
+        return _problem(code_prefix + "_unavailable", "GET %s answered HTTP %s" % (path, response.get("status")))
+    return None
+
+
+def check_connection(transport, server_name, target, host_header, tls_server_name, now):
+    """Check one target address; return its connection report (with ok and problems)."""
+    address, port = target["address"], target["port"]
+    label = "%s port %d (%s)" % (url_host(address), port, target["host"])
+    report = {
+        "host": target["host"], "port": port, "address": address, "ok": False,
+        "tls": None, "certificate": None, "version": None, "keys": None, "problems": [],
+    }
+    problems = report["problems"]
+    validate_certs = getattr(transport, "validate_certs", True)
+    probe = transport.probe_federation(address, port, tls_server_name, host_header, [VERSION_PATH, KEYS_PATH])
+    if probe["error"]:
+        kind, message = probe["error"]["kind"], probe["error"]["message"]
+        code = {"timeout": "connection_timeout", "tls_handshake": "tls_handshake_failed"}.get(kind, "connection_failed")
+        problems.append(_problem(code, "%s: %s" % (label, message)))
+        return report
+
+    tls = probe["tls"]
+    report["tls"] = {"version": tls.get("version"), "cipher": tls.get("cipher"), "verified": tls.get("verified"),
+                     "sni": tls_server_name if tls_server_name and not _is_ip(tls_server_name) else None,
+                     "verify_message": tls.get("verify_message")}
+    description = None
+    if tls.get("certificate_der"):
+        description = describe_certificate(tls["certificate_der"], now)
+        report["certificate"] = public_description(description)
+    for problem in certificate_problems(tls, description, tls_server_name, now, validate_certs):
+        problems.append(dict(problem, message="%s: %s" % (label, problem["message"])))
+
+    version_response = probe["responses"].get(VERSION_PATH) or {}
+    report["version"] = {"status": version_response.get("status"), "server": None}
+    failure = _response_problem(version_response, VERSION_PATH, "version")
+    if failure:
+        problems.append(dict(failure, message="%s: %s" % (label, failure["message"])))
+    else:
+        document = _json_body(version_response)
+        server = document.get("server") if isinstance(document, dict) else None
+        if not isinstance(server, dict):
+            problems.append(_problem("version_invalid", "%s: GET %s did not return {\"server\": {...}} JSON"
+                                     % (label, VERSION_PATH)))
+        else:
+            report["version"]["server"] = {"name": server.get("name"), "version": server.get("version")}
+
+    keys_response = probe["responses"].get(KEYS_PATH) or {}
+    report["keys"] = {"status": keys_response.get("status")}
+    failure = _response_problem(keys_response, KEYS_PATH, "keys")
+    if failure:
+        problems.append(dict(failure, message="%s: %s" % (label, failure["message"])))
+    else:
+        document = _json_body(keys_response)
+        keys = check_server_keys(document, server_name, int(now.timestamp() * 1000))
+        for problem in keys.pop("problems"):
+            problems.append(dict(problem, message="%s: %s" % (label, problem["message"])))
+        report["keys"].update(keys)
+    report["ok"] = not any(problem["severity"] == "error" for problem in problems)
+    return report
+
+
+def _is_ip(text):
+    import ipaddress
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _well_known_problems(well_known):
+    """Name-level problems from the well-known report (server document)."""
+    document = (well_known or {}).get("server")
+    if not document:
+        return []
+    problems = []
+    for entry in document["addresses"]:
+        if entry["status"] == 200 and entry["error_code"] in INVALID_DOCUMENT_CODES:
+            problems.append(_problem(
+                entry["error_code"],
+                "the well-known from %s answers 200 with an invalid document (%s): Synapse then fails to "
+                "federate with this name instead of falling back" % (entry["address"], entry["error"])))
+    for problem in document["problems"]:
+        if problem["code"] == "inconsistent":
+            problems.append(problem)
+        elif problem["code"] in _ADDRESS_WARNINGS and problem["message"].startswith("from address "):
+            # One address failing while discovery got its answer elsewhere; when every
+            # address fails, discovery already says so (well_known_unreachable...).
+            problems.append(dict(problem, severity="warning"))
+        elif problem["code"] in ("cache_period", "wrong_content_type"):
+            problems.append(problem)
+    return problems
+
+
+def _srv_host(result, parsed):
+    """The hostname whose SRV records discovery consulted, or None."""
+    if result is None or result["method"] in ("srv", "srv_legacy", "default_port"):
+        return parsed.lookup_name
+    if result["method"] in ("well_known_srv", "well_known_srv_legacy", "well_known_default_port"):
+        return parse_server_name(result["delegated_server"]).lookup_name
+    return None
+
+
+def check_server(transport, server_name, discovery, executor, now):
+    """Check one server name; return its report (federation_ok, discovery, well_known, srv,
+    connections, problems)."""
+    report = {"server_name": server_name, "federation_ok": False, "discovery": None, "well_known": None,
+              "srv": None, "connections": [], "problems": []}
+    try:
+        parsed = parse_server_name(server_name)
+    except ServerNameError as exc:
+        report["problems"].append(_problem("invalid_server_name", str(exc)))
+        return report
+
+    uses_well_known = not parsed.is_ip_literal and parsed.port is None
+    well_known_future = srv_future = None
+    if uses_well_known:
+        well_known_future = executor.submit(well_known_info, transport, server_name, ("server",), None, None,
+                                            now.timestamp())
+        srv_future = executor.submit(srv_info, transport, parsed.lookup_name)
+    problems = report["problems"]
+    try:
+        result = discovery.resolve(server_name)
+    except DiscoveryError as exc:
+        result = None
+        report["discovery"] = exc.result
+        problems.extend((exc.result or {}).get("problems") or [])
+        if not any(problem["severity"] == "error" for problem in problems):
+            problems.append(_problem("unresolvable", "%s: %s" % (server_name, exc.reason)))
+    else:
+        report["discovery"] = result
+
+    connection_futures = []
+    if result is not None:
+        for target in result["targets"]:
+            connection_futures.append(executor.submit(
+                check_connection, transport, server_name, target, result["host_header"],
+                result["tls_server_name"], now))
+        problems.extend(result["problems"])
+
+    if well_known_future is not None:
+        report["well_known"] = well_known_future.result()
+        extra = _well_known_problems(report["well_known"])
+        if any(problem["code"] in INVALID_DOCUMENT_CODES for problem in extra):
+            # The precise error replaces discovery's "fell back" warning.
+            problems[:] = [problem for problem in problems if problem["code"] != "well_known_invalid"]
+        problems.extend(extra)
+    srv_host = _srv_host(result, parsed) if uses_well_known else None
+    if srv_host is not None and srv_host != parsed.lookup_name:
+        srv_future = executor.submit(srv_info, transport, srv_host)
+    if srv_future is not None:
+        srv_report = srv_future.result()
+        if srv_host is not None:
+            report["srv"] = srv_report
+            problems.extend(problem for problem in srv_report["problems"]
+                            if problem["code"] not in _SRV_CODES_IN_DISCOVERY)
+
+    for future in connection_futures:
+        connection = future.result()
+        report["connections"].append(connection)
+        problems.extend(connection["problems"])
+    if result is not None and not report["connections"]:
+        problems.append(_problem("unresolvable", "%s: discovery found no target address" % server_name))
+
+    # One entry per distinct (code, message): discovery and the well-known report overlap.
+    unique = []
+    for problem in problems:
+        if problem not in unique:
+            unique.append(problem)
+    problems[:] = unique
+    report["federation_ok"] = not any(problem["severity"] == "error" for problem in problems)
+    return report
+
+
+def summary_line(report):
+    """One line for msg: the verdict, how the name resolved, and what is wrong."""
+    name = report["server_name"]
+    errors = [problem for problem in report["problems"] if problem["severity"] == "error"]
+    warnings = [problem for problem in report["problems"] if problem["severity"] == "warning"]
+    discovery = report.get("discovery") or {}
+    connections = report["connections"]
+    how = ""
+    if discovery.get("method"):
+        how = " via %s (%d address%s checked)" % (discovery["method"], len(connections),
+                                                  "" if len(connections) == 1 else "es")
+    if report["federation_ok"]:
+        return "%s: federation OK%s%s" % (
+            name, how, ", %d warning%s: %s" % (len(warnings), "" if len(warnings) == 1 else "s",
+                                               ", ".join(sorted(set(p["code"] for p in warnings))))
+            if warnings else "")
+    codes = []
+    for problem in errors:
+        if problem["code"] not in codes:
+            codes.append(problem["code"])
+    return "%s: federation FAILS%s: %s" % (name, how, ", ".join(codes))
+
+
+def federation_check(transport, server_names, concurrency=None, now=None):
+    """Check every name in server_names concurrently.
+
+    Returns {federation_ok, servers: {name: report}, msg}. Names are checked at most
+    concurrency at a time (default: the discovery engine's default for that many names).
+    """
+    names = []
+    for name in server_names:
+        if name not in names:
+            names.append(name)
+    if now is None:
+        now = datetime.datetime.fromtimestamp(time.time(), datetime.timezone.utc)
+    workers = max(1, min(concurrency or default_concurrency(len(names)), len(names) or 1))
+    transport = SharedTransport(transport)
+    servers = {}
+    with ServerDiscovery(transport) as discovery, \
+            ThreadPoolExecutor(max_workers=workers * (3 + MAX_CONNECTIONS_PER_NAME // 4),
+                               thread_name_prefix="federation-work") as executor, \
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="federation-names") as name_pool:
+        futures = [(name, name_pool.submit(check_server, transport, name, discovery, executor, now)) for name in names]
+        for name, future in futures:
+            servers[name] = future.result()
+    lines = [summary_line(servers[name]) for name in names]
+    return {
+        "federation_ok": bool(names) and all(report["federation_ok"] for report in servers.values()),
+        "servers": servers,
+        "msg": "\n".join(lines),
+    }

@@ -1,0 +1,313 @@
+# Copyright (c) 2026, homeserver.delegation developers
+# Simplified BSD License (see https://opensource.org/licenses/BSD-2-Clause)
+# SPDX-License-Identifier: BSD-2-Clause
+
+"""A report on a server name's /.well-known/matrix/server and /.well-known/matrix/client.
+
+The server document is fetched with the discovery engine's fetch (same redirects, size cap
+and validation) once per A/AAAA address of the hostname, so a split brain between addresses
+is seen. The client document is fetched the same way, checked for what clients need (CORS on
+every response, a base_url), and its base_url is asked for /_matrix/client/versions.
+
+This module is internal to the homeserver.delegation collection and may change at any time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin, urlsplit
+
+from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
+    AddressAnswer,
+    HostAddresses,
+    lookup_host_addresses,
+    url_host,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown import (
+    MAX_BODY_BYTES,
+    MAX_CACHE_SECONDS,
+    MAX_REDIRECTS,
+    MIN_CACHE_SECONDS,
+    REDIRECT_STATUSES,
+    WellKnownFetch,
+    _get_once,
+    cache_period_from_headers,
+    fetch_server_well_known,
+)
+
+DOCUMENTS = ("server", "client")
+CLIENT_PATH = "/.well-known/matrix/client"
+VERSIONS_PATH = "/_matrix/client/versions"
+# Fetch failures that are about one address rather than the document.
+_ADDRESS_ERRORS = ("unreachable", "timeout", "tls_invalid")
+
+
+def _problem(code, message, severity="error"):
+    return {"code": code, "severity": severity, "message": message}
+
+
+def _media_type(content_type):
+    return (content_type or "").split(";")[0].strip().lower() or None
+
+
+def _pinned_resolver(transport, hostname, address):
+    """A resolve_addresses() for the engine's fetch that sends hostname to one address."""
+    def resolve(host):
+        if host != hostname:
+            return lookup_host_addresses(transport, host)
+        family_aaaa = ":" in address
+        return HostAddresses(
+            host,
+            AddressAnswer(host, "AAAA", "NOERROR", [address] if family_aaaa else []),
+            AddressAnswer(host, "A", "NOERROR", [] if family_aaaa else [address]),
+        )
+    return resolve
+
+
+def _answer_of(fetch):
+    """What one address answered, comparable across addresses."""
+    if fetch.status is None:
+        return None
+    if fetch.error_code is None or fetch.document is not None:
+        return ("document", json.dumps(fetch.document, sort_keys=True))
+    return ("status", fetch.status, fetch.error_code)
+
+
+def _describe_answer(fetch):
+    if fetch.error_code and fetch.document is None:
+        return "%s (%s)" % ("HTTP %s" % fetch.status if fetch.status else fetch.error_code, fetch.error_code)
+    return json.dumps(fetch.document, sort_keys=True)
+
+
+def _server_document(transport, hostname, expected_server, now, executor):
+    resolved = lookup_host_addresses(transport, hostname)
+    addresses = resolved.addresses
+    if addresses:
+        futures = [(address, executor.submit(fetch_server_well_known, transport, hostname,
+                                             _pinned_resolver(transport, hostname, address), now))
+                   for address in addresses]
+        per_address = [(address, future.result()) for address, future in futures]
+        # The address a remote server would end up with: the first that answered HTTP.
+        primary = next((fetch for _address, fetch in per_address if fetch.status is not None), per_address[0][1])
+    else:
+        per_address = []
+        primary = fetch_server_well_known(transport, hostname, now=now)
+
+    report = _document_fields(primary)
+    report.update({
+        "delegated_server": None if primary.delegated_server is None else str(primary.delegated_server),
+        "valid": primary.valid,
+        "addresses": [],
+    })
+    problems = report["problems"]
+    if primary.error_code:
+        problems.append(_problem(primary.error_code, primary.error))
+    for address, fetch in per_address:
+        report["addresses"].append({
+            "address": address,
+            "status": fetch.status,
+            "content": fetch.document,
+            "valid": fetch.valid,
+            "error_code": fetch.error_code,
+            "error": fetch.error,
+        })
+        if fetch is not primary and fetch.error_code in _ADDRESS_ERRORS:
+            problems.append(_problem(fetch.error_code, "from address %s: %s" % (address, fetch.error)))
+
+    answered = [(address, fetch) for address, fetch in per_address if fetch.status is not None]
+    if len(set(_answer_of(fetch) for _address, fetch in answered)) > 1:
+        detail = "; ".join("%s answers %s" % (address, _describe_answer(fetch)) for address, fetch in answered)
+        # Only a different delegation (or validity) changes where remote servers connect.
+        outcomes = set((fetch.valid, str(fetch.delegated_server)) for _address, fetch in answered)
+        problems.append(_problem(
+            "inconsistent",
+            "the addresses of %s serve different server documents (%s): remote servers get one or the other "
+            "depending on the address they connect to" % (hostname, detail),
+            "error" if len(outcomes) > 1 else "warning"))
+
+    if primary.status == 200 and not primary.error_code:
+        _content_type_problem(report, problems)
+        period = cache_period_from_headers(primary.headers, now)
+        report["cache_period_header"] = period
+        if period is not None and not MIN_CACHE_SECONDS <= period <= MAX_CACHE_SECONDS:
+            problems.append(_problem(
+                "cache_period",
+                "the response asks to be cached for %d s; servers clamp this to %d..%d s (use e.g. "
+                "Cache-Control: max-age=14400)" % (period, MIN_CACHE_SECONDS, MAX_CACHE_SECONDS), "warning"))
+    if expected_server is not None and report["delegated_server"] != expected_server:
+        problems.append(_problem(
+            "mismatch", "m.server is %s, expected %s" % (json.dumps(report["delegated_server"]), expected_server)))
+    return report
+
+
+def _document_fields(fetch):
+    headers = fetch.headers or {}
+    return {
+        "url": fetch.url,
+        "final_url": fetch.final_url,
+        "status": fetch.status,
+        "redirects": [dict(hop) for hop in fetch.redirects],
+        "content_type": fetch.content_type,
+        "cors": headers.get("access-control-allow-origin"),
+        "cache_seconds": fetch.cache_seconds if fetch.valid else None,
+        "cache_period_header": None,
+        "size": fetch.size,
+        "content": fetch.document,
+        "problems": [],
+    }
+
+
+def _content_type_problem(report, problems):
+    if _media_type(report["content_type"]) != "application/json":
+        problems.append(_problem(
+            "wrong_content_type",
+            "the document is served as %s, not application/json; some clients and checkers refuse it"
+            % (report["content_type"] or "no Content-Type"), "warning"))
+
+
+def _get(transport, url):
+    """One GET of url (no redirects) through the engine's request step: the transport's DNS,
+    each address in turn, SNI and Host for the URL's host, the 50 KiB cap.
+
+    Returns (response, None) or (None, (error_code, message)).
+    """
+    attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=url)
+    response = _get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt)
+    if response is None:
+        return None, (attempt.error_code, attempt.error)
+    return response, None
+
+
+def _client_document(transport, hostname, expected_base_url):
+    url = "https://%s%s" % (url_host(hostname), CLIENT_PATH)
+    report = {
+        "url": url, "final_url": None, "status": None, "redirects": [], "content_type": None, "cors": None,
+        "cache_seconds": None, "cache_period_header": None, "size": None, "content": None, "valid": False,
+        "base_url": None, "versions": None, "problems": [],
+    }
+    problems = report["problems"]
+    visited = {url}
+    while True:
+        response, failure = _get(transport, url)
+        if failure:
+            problems.append(_problem(*failure))
+            return report
+        cors = response.headers.get("Access-Control-Allow-Origin")
+        # Browsers need CORS on the document and on every redirect to it (spec v1.20);
+        # on an error page it would change nothing.
+        if cors is None and (response.status == 200 or response.status in REDIRECT_STATUSES):
+            problems.append(_problem(
+                "missing_cors",
+                "%s answers %d without Access-Control-Allow-Origin; web clients (Element Web) cannot read "
+                "the client document: add 'Access-Control-Allow-Origin: *'" % (url, response.status)))
+        location = response.headers.get("Location")
+        if response.status in REDIRECT_STATUSES and location:
+            next_url = urljoin(url, location.strip())
+            report["redirects"].append({"url": url, "status": response.status, "location": location, "cors": cors})
+            if urlsplit(next_url).scheme.lower() != "https":
+                problems.append(_problem("insecure_redirect", "%s redirects to %s, which is not https" % (url, next_url)))
+                return report
+            if next_url in visited or len(report["redirects"]) > MAX_REDIRECTS:
+                problems.append(_problem("redirect_loop", "%s redirects to %s: a redirect loop" % (url, next_url)))
+                return report
+            visited.add(next_url)
+            url = next_url
+            continue
+        break
+
+    report.update({"final_url": url, "status": response.status, "content_type": response.headers.get("Content-Type"),
+                   "cors": cors, "size": len(response.body)})
+    if response.status != 200:
+        code = "not_found" if response.status == 404 else "http_error"
+        problems.append(_problem(code, "%s returned HTTP %d; only a 200 response counts" % (url, response.status)))
+        return report
+    if response.too_large:
+        report["size"] = None
+        problems.append(_problem("too_large", "%s returned %d bytes or more" % (url, MAX_BODY_BYTES)))
+        return report
+    _content_type_problem(report, problems)
+    try:
+        document = json.loads(response.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        problems.append(_problem("not_json", "%s is not JSON: %s" % (url, exc)))
+        return report
+    report["content"] = document
+    if not isinstance(document, dict):
+        problems.append(_problem("not_object", "%s holds JSON that is not an object" % url))
+        return report
+    homeserver = document.get("m.homeserver")
+    base_url = homeserver.get("base_url") if isinstance(homeserver, dict) else None
+    if not isinstance(base_url, str):
+        problems.append(_problem("missing_base_url", "%s has no m.homeserver.base_url string" % url))
+        return report
+    report["base_url"] = base_url
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        problems.append(_problem("invalid_base_url", "m.homeserver.base_url %s is not an http(s) URL" % json.dumps(base_url)))
+        return report
+    if expected_base_url is not None and base_url.rstrip("/") != expected_base_url.rstrip("/"):
+        problems.append(_problem("mismatch", "m.homeserver.base_url is %s, expected %s" % (base_url, expected_base_url)))
+    report["versions"] = _client_versions(transport, base_url, problems)
+    report["valid"] = not any(problem["severity"] == "error" for problem in problems)
+    return report
+
+
+def _client_versions(transport, base_url, problems):
+    url = base_url.rstrip("/") + VERSIONS_PATH
+    result = {"url": url, "status": None, "versions": None}
+    if urlsplit(url).scheme != "https":
+        problems.append(_problem("client_versions_failed", "%s is plain http; clients need https" % url))
+        return result
+    response, failure = _get(transport, url)
+    if failure:
+        problems.append(_problem("client_versions_failed", failure[1]))
+        return result
+    result["status"] = response.status
+    try:
+        document = json.loads(response.body.decode("utf-8")) if response.status == 200 else None
+    except (UnicodeDecodeError, ValueError):
+        document = None
+    versions = document.get("versions") if isinstance(document, dict) else None
+    if response.status != 200 or not isinstance(versions, list):
+        problems.append(_problem(
+            "client_versions_failed",
+            "%s answered HTTP %d without a versions list: base_url does not lead to a homeserver's "
+            "client API" % (url, response.status)))
+        return result
+    result["versions"] = versions
+    return result
+
+
+def well_known_info(transport, server_name, documents=DOCUMENTS, expected_server=None, expected_base_url=None,
+                    now=None):
+    """Fetch and check the well-known documents of server_name.
+
+    Returns {server_name, hostname, server: report | None, client: report | None, problems}.
+    Raises ValueError naming the input for an invalid server name or an IP literal
+    (ServerNameError, from the grammar, is a ValueError).
+    """
+    parsed = parse_server_name(server_name)
+    if parsed.is_ip_literal:
+        raise ValueError("%s is an IP literal: well-known documents are only looked up for DNS names" % server_name)
+    hostname = parsed.lookup_name
+    if now is None:
+        now = time.time()
+    result = {"server_name": server_name, "hostname": hostname, "server": None, "client": None, "problems": []}
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        server_future = client_future = None
+        if "server" in documents:
+            server_future = executor.submit(_server_document, transport, hostname, expected_server, now, executor)
+        if "client" in documents:
+            client_future = executor.submit(_client_document, transport, hostname, expected_base_url)
+        if server_future is not None:
+            result["server"] = server_future.result()
+        if client_future is not None:
+            result["client"] = client_future.result()
+    for name in DOCUMENTS:
+        if result[name] is not None:
+            result["problems"].extend(
+                dict(problem, message="%s document: %s" % (name, problem["message"])) for problem in result[name]["problems"])
+    return result

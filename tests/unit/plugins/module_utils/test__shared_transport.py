@@ -1,0 +1,55 @@
+# Copyright (c) 2026, homeserver.delegation developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""SharedTransport: identical questions answered once, errors shared, others passed through."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ansible_collections.homeserver.delegation.plugins.module_utils._shared_transport import SharedTransport
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import TransportError
+from ansible_collections.homeserver.delegation.tests.unit.fake_federation import FakeFederationTransport
+
+URL = "https://example.org/x"
+
+
+class SlowTransport(FakeFederationTransport):
+    """Holds every DNS answer until released, so concurrent callers really overlap."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+
+    def query_address(self, host, family):
+        self.release.wait(5)
+        return super().query_address(host, family)
+
+
+def test_concurrent_identical_queries_are_sent_once():
+    network = SlowTransport({"A": {"example.org": ["42.0.0.1"]}})
+    shared = SharedTransport(network)
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(shared.query_address, "example.org", "A") for _caller in range(8)]
+        network.release.set()
+        answers = [future.result() for future in futures]
+    assert all(answer.addresses == ["42.0.0.1"] for answer in answers)
+    assert network.log == ["A example.org"]
+    shared.query_address("example.org", "AAAA")
+    assert network.log == ["A example.org", "AAAA example.org"]
+
+
+def test_errors_are_shared_and_attributes_pass_through():
+    network = FakeFederationTransport({"A": {"example.org": ["42.0.0.1"]}}, {}, validate_certs=False)
+    shared = SharedTransport(network)
+    for _attempt in range(2):
+        with pytest.raises(TransportError):
+            shared.https_get("42.0.0.1", 443, "/x", "example.org", "example.org", "example.org", 100)
+    assert network.log == ["GET " + URL]
+    assert shared.validate_certs is False
+    shared.probe_federation("42.0.0.1", 8448, "example.org", "example.org", ["/"])
+    shared.probe_federation("42.0.0.1", 8448, "example.org", "example.org", ["/"])
+    assert len(network.probe_calls) == 2, "federation probes are never shared"

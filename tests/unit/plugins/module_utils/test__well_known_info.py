@@ -1,0 +1,193 @@
+# Copyright (c) 2026, homeserver.delegation developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""well_known_info: every problem code of both documents, and correct documents with none."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import well_known_info
+from ansible_collections.homeserver.delegation.tests.unit.fake_federation import NOW, FakeFederationTransport
+
+SERVER_URL = "https://example.org/.well-known/matrix/server"
+CLIENT_URL = "https://example.org/.well-known/matrix/client"
+VERSIONS_URL = "https://matrix.example.org/_matrix/client/versions"
+DNS = {"A": {"example.org": ["42.0.0.10"], "matrix.example.org": ["42.0.0.20"], "other.example.org": ["42.0.0.30"]}}
+JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "max-age=14400"}
+CORS_HEADERS = dict(JSON_HEADERS, **{"Access-Control-Allow-Origin": "*"})
+GOOD_SERVER = {"status": 200, "body": '{"m.server": "matrix.example.org:443"}', "headers": JSON_HEADERS}
+GOOD_CLIENT = {"status": 200, "body": '{"m.homeserver": {"base_url": "https://matrix.example.org"}}',
+               "headers": CORS_HEADERS}
+GOOD_VERSIONS = {"status": 200, "body": '{"versions": ["v1.11", "v1.12"]}', "headers": CORS_HEADERS}
+
+
+def run(responses=None, dns=None, documents=("server", "client"), **kwargs):
+    merged = {SERVER_URL: GOOD_SERVER, CLIENT_URL: GOOD_CLIENT, VERSIONS_URL: GOOD_VERSIONS}
+    merged.update(responses or {})
+    merged = dict((url, spec) for url, spec in merged.items() if spec is not None)
+    transport = FakeFederationTransport(dns or DNS, merged, address_responses=kwargs.pop("address_responses", None))
+    return well_known_info(transport, "example.org", documents, now=NOW.timestamp(), **kwargs)
+
+
+def codes(report):
+    return sorted(problem["code"] for problem in report["problems"])
+
+
+def test_correct_documents_have_no_problem():
+    result = run(expected_server="matrix.example.org:443", expected_base_url="https://matrix.example.org/")
+    assert result["problems"] == []
+    server, client = result["server"], result["client"]
+    assert server["valid"] and server["delegated_server"] == "matrix.example.org:443"
+    assert server["content"] == {"m.server": "matrix.example.org:443"}
+    assert server["status"] == 200 and server["content_type"] == "application/json"
+    assert server["cache_seconds"] == 14400 and server["cache_period_header"] == 14400
+    assert [entry["address"] for entry in server["addresses"]] == ["42.0.0.10"]
+    assert client["valid"] and client["base_url"] == "https://matrix.example.org"
+    assert client["cors"] == "*"
+    assert client["versions"] == {"url": VERSIONS_URL, "status": 200, "versions": ["v1.11", "v1.12"]}
+
+
+def server_response(status=200, body='{"m.server": "matrix.example.org:443"}', headers=None):
+    return {SERVER_URL: {"status": status, "body": body, "headers": JSON_HEADERS if headers is None else headers}}
+
+
+HTML = "<html><head><title>Welcome</title></head><body>It works</body></html>"
+
+
+@pytest.mark.parametrize("responses, expected", [
+    pytest.param(server_response(404, "not found"), "not_found", id="not_found"),
+    pytest.param(server_response(502, "bad gateway"), "http_error", id="http_error"),
+    pytest.param(server_response(body=HTML, headers={"Content-Type": "text/html"}), "not_json", id="not_json-html"),
+    pytest.param(server_response(body='["matrix.example.org"]'), "not_object", id="not_object"),
+    pytest.param(server_response(body='{"m.homeserver": "x"}'), "missing_m_server", id="missing_m_server"),
+    pytest.param(server_response(body='{"m.server": "https://matrix.example.org"}'), "invalid_m_server",
+                 id="invalid_m_server"),
+    pytest.param(server_response(body='{"m.server": "' + "a" * 60000 + '"}'), "too_large", id="too_large"),
+    pytest.param({SERVER_URL: {"status": 301, "headers": {"Location": "https://other.example.org/wk"}},
+                  "https://other.example.org/wk": {"status": 302, "headers": {"Location": SERVER_URL}}},
+                 "redirect_loop", id="redirect_loop"),
+    pytest.param({SERVER_URL: {"status": 301, "headers": {"Location": "http://other.example.org/wk"}}},
+                 "insecure_redirect", id="insecure_redirect"),
+    pytest.param({SERVER_URL: {"status": None, "fetch_error": "tls_verification_failed certificate is for another name"}}, "tls_invalid",
+                 id="tls_invalid"),
+    pytest.param({SERVER_URL: {"status": None, "fetch_error": "timeout after 10 s"}}, "timeout", id="timeout"),
+    pytest.param({SERVER_URL: None}, "unreachable", id="unreachable"),
+    pytest.param(server_response(headers={"Content-Type": "text/plain"}), "wrong_content_type", id="wrong_content_type"),
+    pytest.param(server_response(headers={"Content-Type": "application/json", "Cache-Control": "max-age=60"}),
+                 "cache_period", id="cache_period-short"),
+    pytest.param(server_response(headers={"Content-Type": "application/json", "Cache-Control": "max-age=604800"}),
+                 "cache_period", id="cache_period-long"),
+])
+def test_each_server_document_problem(responses, expected):
+    report = run(responses, documents=("server",))
+    assert codes(report) == [expected]
+    severity = report["problems"][0]["severity"]
+    assert severity == ("warning" if expected in ("wrong_content_type", "cache_period") else "error")
+    assert report["server"]["valid"] is (expected in ("wrong_content_type", "cache_period"))
+
+
+def test_a_valid_document_reached_through_a_redirect_has_no_problem():
+    responses = {SERVER_URL: {"status": 301, "headers": {"Location": "https://other.example.org/wk"}},
+                 "https://other.example.org/wk": GOOD_SERVER}
+    report = run(responses, documents=("server",))
+    assert codes(report) == []
+    assert report["server"]["redirects"][0]["status"] == 301
+    assert report["server"]["final_url"] == "https://other.example.org/wk"
+
+
+def test_mismatch_with_expected_server():
+    report = run(documents=("server",), expected_server="matrix.example.org:8448")
+    assert codes(report) == ["mismatch"]
+    assert "matrix.example.org:443" in report["problems"][0]["message"]
+
+
+TWO_ADDRESSES = {"A": dict(DNS["A"], **{"example.org": ["42.0.0.10"]}), "AAAA": {"example.org": ["2a01:4f8::10"]}}
+
+
+def test_every_address_is_asked_and_a_split_brain_is_inconsistent():
+    other = {"status": 200, "body": '{"m.server": "other.example.org:443"}', "headers": JSON_HEADERS}
+    report = run(dns=TWO_ADDRESSES, documents=("server",), address_responses={("42.0.0.10", SERVER_URL): other})
+    assert [(p["code"], p["severity"]) for p in report["problems"]] == [("inconsistent", "error")]
+    message = report["problems"][0]["message"]
+    assert "42.0.0.10" in message and "2a01:4f8::10" in message and "other.example.org:443" in message
+    assert [entry["address"] for entry in report["server"]["addresses"]] == ["2a01:4f8::10", "42.0.0.10"]
+
+
+def test_documents_differing_beyond_m_server_are_a_warning():
+    extra = {"status": 200, "body": '{"m.server": "matrix.example.org:443", "org.example.note": 1}', "headers": JSON_HEADERS}
+    report = run(dns=TWO_ADDRESSES, documents=("server",), address_responses={("42.0.0.10", SERVER_URL): extra})
+    assert [(p["code"], p["severity"]) for p in report["problems"]] == [("inconsistent", "warning")]
+
+
+def test_same_answer_from_every_address_is_consistent():
+    report = run(dns=TWO_ADDRESSES, documents=("server",))
+    assert codes(report) == []
+    assert all(entry["valid"] for entry in report["server"]["addresses"])
+
+
+def test_one_dead_address_is_reported_with_its_address():
+    dead = {"status": None, "fetch_error": "unreachable connection refused"}
+    report = run(dns=TWO_ADDRESSES, documents=("server",), address_responses={("2a01:4f8::10", SERVER_URL): dead})
+    assert codes(report) == ["unreachable"]
+    assert "2a01:4f8::10" in report["problems"][0]["message"]
+    # The document itself came from the address that answered.
+    assert report["server"]["valid"]
+
+
+def client_response(status=200, body=GOOD_CLIENT["body"], headers=None):
+    return {CLIENT_URL: {"status": status, "body": body, "headers": CORS_HEADERS if headers is None else headers}}
+
+
+@pytest.mark.parametrize("responses, expected", [
+    pytest.param(client_response(headers=JSON_HEADERS), "missing_cors", id="missing_cors"),
+    pytest.param({CLIENT_URL: {"status": 301, "headers": {"Location": "https://other.example.org/c"}},
+                  "https://other.example.org/c": GOOD_CLIENT}, "missing_cors", id="missing_cors-on-redirect"),
+    pytest.param(client_response(404, "{}"), "not_found", id="not_found"),
+    pytest.param(client_response(500, "oops"), "http_error", id="http_error"),
+    pytest.param(client_response(body=HTML), "not_json", id="not_json"),
+    pytest.param(client_response(body="[]"), "not_object", id="not_object"),
+    pytest.param(client_response(body='{"m.homeserver": {}}'), "missing_base_url", id="missing_base_url"),
+    pytest.param(client_response(body='{"m.homeserver": {"base_url": "matrix.example.org"}}'), "invalid_base_url",
+                 id="invalid_base_url"),
+    pytest.param({VERSIONS_URL: {"status": 404, "body": "{}", "headers": CORS_HEADERS}}, "client_versions_failed",
+                 id="client_versions_failed"),
+    pytest.param(client_response(headers={"Access-Control-Allow-Origin": "*", "Content-Type": "text/plain"}),
+                 "wrong_content_type", id="wrong_content_type"),
+    pytest.param({CLIENT_URL: {"status": 301, "headers": {"Location": "http://other.example.org/c",
+                                                          "Access-Control-Allow-Origin": "*"}}},
+                 "insecure_redirect", id="insecure_redirect"),
+])
+def test_each_client_document_problem(responses, expected):
+    report = run(responses, documents=("client",))
+    assert codes(report) == [expected]
+    assert report["problems"][0]["severity"] == ("warning" if expected == "wrong_content_type" else "error")
+
+
+def test_client_base_url_mismatch():
+    report = run(documents=("client",), expected_base_url="https://other.example.org")
+    assert codes(report) == ["mismatch"]
+    assert report["client"]["valid"] is False
+
+
+def test_only_the_documents_asked_for_are_fetched():
+    report = run(documents=("client",))
+    assert report["server"] is None and report["client"] is not None
+
+
+def test_invalid_server_name_is_refused():
+    with pytest.raises(ValueError, match="not a valid server name"):
+        well_known_info(FakeFederationTransport(DNS, {}), "https://example.org")
+
+
+def test_problem_messages_name_the_document():
+    report = run(server_response(404, "nope"))
+    assert report["problems"][0]["message"].startswith("server document: ")
+    assert json.dumps(report)  # the whole report is JSON-serialisable for the module's return
+
+
+def test_an_error_page_without_cors_is_only_its_status():
+    report = run(client_response(404, "<html>404</html>", headers={"Content-Type": "text/html"}), documents=("client",))
+    assert codes(report) == ["not_found"]
