@@ -43,7 +43,8 @@ can_raise n 1048576 || ulimits+=("\"nofile=1024:$(ulimit -Hn)\"")
 # at 65536, worked at 32768); 4096 is the value measured to work on these machines.
 can_raise u 4194304 || ulimits+=("\"nproc=4096:4096\"")
 if [ ${#ulimits[@]} -gt 0 ]; then
-  containers_settings+=("default_ulimits = [$(IFS=,; echo "${ulimits[*]}" | sed 's/,/, /g')]")
+  joined=$(printf '%s, ' "${ulimits[@]}")
+  containers_settings+=("default_ulimits = [${joined%, }]")
 fi
 
 if [ ${#containers_settings[@]} -eq 0 ] && [ ${#engine_settings[@]} -eq 0 ]; then
