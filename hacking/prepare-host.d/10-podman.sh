@@ -84,7 +84,13 @@ probe=homeserver-delegation-probe-$$
 trap 'podman rm -f -t 0 "$probe" >/dev/null 2>&1 || true' EXIT
 podman run -d --name "$probe" --systemd=always "$base_image" >/dev/null ||
   die "podman cannot start $base_image on this host"
-state=$(podman exec "$probe" timeout 60 systemctl is-system-running --wait 2>&1 || true)
+# Until systemd has opened its socket, systemctl cannot even ask: retry for a while.
+state=unknown
+for _ in $(seq 60); do
+  state=$(podman exec "$probe" systemctl is-system-running --wait 2>&1 || true)
+  case "$state" in running|degraded|maintenance|stopping) break ;; esac
+  sleep 1
+done
 if [ "$state" != running ]; then
   podman exec "$probe" systemctl --failed --no-pager >&2 || true
   die "systemd in $base_image is '$state', not 'running'"
