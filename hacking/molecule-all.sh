@@ -52,6 +52,7 @@ export -f run_scenario
 export logs
 
 start=$SECONDS
+# shellcheck disable=SC2016  # $1 is expanded by the child shell, on purpose
 printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_scenario "$1"' _ {}
 
 shopt -s nullglob

@@ -43,7 +43,8 @@ can_raise n 1048576 || ulimits+=("\"nofile=1024:$(ulimit -Hn)\"")
 # at 65536, worked at 32768); 4096 is the value measured to work on these machines.
 can_raise u 4194304 || ulimits+=("\"nproc=4096:4096\"")
 if [ ${#ulimits[@]} -gt 0 ]; then
-  containers_settings+=("default_ulimits = [$(IFS=,; echo "${ulimits[*]}" | sed 's/,/, /g')]")
+  joined=$(printf '%s, ' "${ulimits[@]}")
+  containers_settings+=("default_ulimits = [${joined%, }]")
 fi
 
 if [ ${#containers_settings[@]} -eq 0 ] && [ ${#engine_settings[@]} -eq 0 ]; then
@@ -83,7 +84,13 @@ probe=homeserver-delegation-probe-$$
 trap 'podman rm -f -t 0 "$probe" >/dev/null 2>&1 || true' EXIT
 podman run -d --name "$probe" --systemd=always "$base_image" >/dev/null ||
   die "podman cannot start $base_image on this host"
-state=$(podman exec "$probe" timeout 60 systemctl is-system-running --wait 2>&1 || true)
+# Until systemd has opened its socket, systemctl cannot even ask: retry for a while.
+state=unknown
+for _ in $(seq 60); do
+  state=$(podman exec "$probe" systemctl is-system-running --wait 2>&1 || true)
+  case "$state" in running|degraded|maintenance|stopping) break ;; esac
+  sleep 1
+done
 if [ "$state" != running ]; then
   podman exec "$probe" systemctl --failed --no-pager >&2 || true
   die "systemd in $base_image is '$state', not 'running'"
