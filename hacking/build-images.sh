@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 
 base_image=localhost/homeserver-delegation/debian12-systemd:latest
 dns_image=localhost/homeserver-delegation/debian12-bind:latest
+synapse_image=localhost/homeserver-delegation/debian12-synapse:latest
+synapse_version=$(cat tests/synapse-version.txt)
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security_mirror=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # What a minimal Debian server has, plus what Ansible needs to manage it and to run apt in
@@ -89,6 +91,14 @@ build_dns() {
     --file hacking/images/debian12-bind.Containerfile hacking/images > /dev/null
 }
 
+build_synapse() {
+  log "building $synapse_image (matrix-synapse $synapse_version from PyPI)"
+  # pip inside the build reaches PyPI through the host's CA bundle (see docs/molecule.md).
+  podman build --quiet --tag "$synapse_image" --build-arg "SYNAPSE_VERSION=$synapse_version" \
+    --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/host-ca.crt:ro \
+    --file hacking/images/debian12-synapse.Containerfile hacking/images > /dev/null
+}
+
 start=$SECONDS
 if wanted "$base_image"; then
   build_base
@@ -97,5 +107,8 @@ if wanted "$base_image"; then
 fi
 if wanted "$dns_image"; then
   build_dns
+fi
+if wanted "$synapse_image" || [ "$(podman image inspect --format '{{ index .Labels "synapse.version" }}' "$synapse_image" 2>/dev/null)" != "$synapse_version" ]; then
+  build_synapse
 fi
 log "done in $((SECONDS - start)) s"

@@ -30,7 +30,9 @@ import yaml
 
 from ._process import LabError, ManagedProcess, run
 
-SYNAPSE_VERSION = os.environ.get('LAB_SYNAPSE_VERSION', '1.163.2')
+# One pinned version for the lab and the Molecule image (hacking/build-images.sh).
+SYNAPSE_VERSION = os.environ.get('LAB_SYNAPSE_VERSION') or (
+    Path(__file__).resolve().parents[1] / 'synapse-version.txt').read_text(encoding='ascii').strip()
 _CHECKOUT = Path(__file__).resolve().parents[2]
 
 
