@@ -1,15 +1,69 @@
 #!/usr/bin/env bash
-# Runs every Molecule scenario. Placeholder until the Molecule infrastructure lands: it fails
-# loudly when there is nothing to run, so an empty test stage can never pass unnoticed.
+# Runs every Molecule scenario under molecule/, MOLECULE_JOBS at a time (default 2: each
+# scenario has its own containers and network, so they do not interfere). Each scenario's log
+# is kept in .tmp/molecule-logs/<scenario>.log; the end of a failing one is shown. Exits
+# non-zero when any scenario fails, and when there is no scenario at all.
+#   hacking/molecule-all.sh
+#   MOLECULE_JOBS=1 MOLECULE_SCENARIOS="e2e_wellknown other" hacking/molecule-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shopt -s nullglob
-scenarios=(molecule/*/molecule.yml)
-if [ ${#scenarios[@]} -eq 0 ]; then
-  echo "molecule-all: no scenarios under molecule/" >&2
-  exit 1
+
+die() { echo "molecule-all: $*" >&2; exit 1; }
+
+jobs=${MOLECULE_JOBS:-2}
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "MOLECULE_JOBS must be a positive number, got '$jobs'"
+
+if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
+  read -r -a scenarios <<< "$MOLECULE_SCENARIOS"
+else
+  shopt -s nullglob
+  scenarios=()
+  for file in molecule/*/molecule.yml; do
+    scenarios+=("$(basename "$(dirname "$file")")")
+  done
 fi
-for s in "${scenarios[@]}"; do
-  name=$(basename "$(dirname "$s")")
-  molecule test -s "$name"
+[ ${#scenarios[@]} -gt 0 ] || die "no scenarios under molecule/"
+for scenario in "${scenarios[@]}"; do
+  [ -f "molecule/$scenario/molecule.yml" ] || die "no scenario '$scenario'"
 done
+
+# Build the local images once, before scenarios start side by side.
+if [ -z "${MOLECULE_IMAGE:-}" ] && [ "${MOLECULE_CONTAINER_ENGINE:-podman}" = podman ]; then
+  bash hacking/build-images.sh
+fi
+
+# Logs are read as text files.
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+logs=.tmp/molecule-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+echo "molecule-all: ${#scenarios[@]} scenario(s), $jobs at a time, logs in $logs/"
+
+run_scenario() {
+  local scenario=$1 start=$SECONDS
+  if bash hacking/molecule-one.sh "$scenario" > "$logs/$scenario.log" 2>&1; then
+    echo "molecule-all: PASS $scenario ($((SECONDS - start)) s)"
+  else
+    echo "molecule-all: FAIL $scenario ($((SECONDS - start)) s)"
+    touch "$logs/$scenario.failed"
+  fi
+}
+export -f run_scenario
+export logs
+
+start=$SECONDS
+# shellcheck disable=SC2016  # $1 is expanded by the child shell, on purpose
+printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_scenario "$1"' _ {}
+
+shopt -s nullglob
+failed=("$logs"/*.failed)
+for marker in "${failed[@]}"; do
+  log=${marker%.failed}.log
+  echo
+  echo "================ $(basename "$log" .log) failed: the errors, then the end of $log ================"
+  grep -n -B 8 -A 25 -m 5 -E 'fatal: |\[ERROR\]|CRITICAL|FAILED!|UNREACHABLE!' "$log" || true
+  echo "---------------- end of $log ----------------"
+  tail -n 30 "$log"
+done
+echo "molecule-all: ${#scenarios[@]} scenario(s), ${#failed[@]} failed, $((SECONDS - start)) s"
+[ ${#failed[@]} -eq 0 ]

@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# Copyright (c) 2026, homeserver.delegation developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: synapse_config
+short_description: Set or remove top-level keys in a Synapse homeserver.yaml, keeping every other byte
+version_added: 0.1.0
+description:
+  - Edits only the named top-level keys of a Synapse configuration file such as C(homeserver.yaml).
+    Comments, key order, blank lines and quoting of everything else stay byte for byte as they were.
+  - >-
+    A key that is present gets its value replaced, whether it was written in block style, flow style,
+    or as a multi-line block scalar. Comment lines indented under the key belong to its value and are
+    replaced with it; a comment on the key's own line (C(key: false  # why)) is kept.
+  - >-
+    A key that is missing is added right after a column-0 commented-out default of the same key
+    (C(#serve_server_wellknown: false)), which stays as it is. Without such a comment it is added after
+    the last entry, before trailing blank lines and comments (Synapse ends its files with C(# vim:ft=yaml)).
+  - A key listed in O(absent) is removed with its value. Comments above it are kept, because they may
+    describe more than that key.
+  - Before writing, the new text is parsed and compared with the old one; the module refuses unless every
+    other key reads back equal and the named keys read back as exactly the wanted values (C(true) is not
+    C(1)). It also refuses files it cannot edit safely, and then writes nothing. These are files that do not
+    parse, hold several YAML documents, have duplicate keys at any level, a top level that is not a block
+    mapping with keys in column 0, or anchors/aliases in a key that would change.
+  - Values are written the way Synapse reads them back (C(yaml.safe_load)); strings are quoted when needed,
+    mappings and sequences are written in block style indented by two spaces.
+  - The file is replaced atomically (a temporary file in the same directory, then a rename); its owner,
+    group and mode are kept. A file that uses CRLF line breaks gets CRLF in the new lines too. When a new
+    key is added after the last line of a file that has no final line break, that line gets one.
+author:
+  - homeserver.delegation developers (@homeserver-delegation)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would change and writes nothing.
+  diff_mode:
+    support: full
+    details: The diff is a unified diff of the file's text.
+  platform:
+    platforms: posix
+options:
+  path:
+    description:
+      - The YAML file to edit. It must exist. An empty file, or one with only comments, counts as an empty mapping.
+    type: path
+    required: true
+  settings:
+    description:
+      - Top-level keys and the values they must have.
+    type: dict
+    default: {}
+  absent:
+    description:
+      - Top-level keys that must not be present. A key may not be both here and in O(settings).
+    type: list
+    elements: str
+    default: []
+  backup:
+    description:
+      - Keep a copy of the old file, with a timestamp in its name, when the file changes.
+    type: bool
+    default: false
+notes:
+  - Synapse merges several configuration files shallowly (a later file replaces whole top-level keys).
+    To keep the main file untouched, a dedicated file in a C(conf.d/) directory given to Synapse with
+    C(--config-path) works too; the role C(homeserver.delegation.synapse) supports both.
+requirements:
+  - PyYAML on the target (it comes with ansible-core)
+seealso:
+  - name: Synapse configuration manual
+    description: Every option of homeserver.yaml.
+    link: https://element-hq.github.io/synapse/latest/usage/configuration/config_documentation.html
+"""
+
+EXAMPLES = r"""
+- name: Let Synapse serve /.well-known/matrix/server
+  homeserver.delegation.synapse_config:
+    path: /etc/matrix-synapse/homeserver.yaml
+    settings:
+      serve_server_wellknown: true
+    backup: true
+
+- name: Serve the client document too, with an extra key
+  homeserver.delegation.synapse_config:
+    path: /etc/matrix-synapse/homeserver.yaml
+    settings:
+      public_baseurl: https://matrix.example.com/
+      extra_well_known_client_content:
+        org.example.support: https://example.com/support
+
+- name: Stop serving the client document
+  homeserver.delegation.synapse_config:
+    path: /etc/matrix-synapse/homeserver.yaml
+    absent:
+      - public_baseurl
+      - extra_well_known_client_content
+"""
+
+RETURN = r"""
+changed_keys:
+  description: The keys whose value was set, added or removed (in the order they were asked for).
+  returned: always
+  type: list
+  elements: str
+  sample: [serve_server_wellknown]
+backup_file:
+  description: Name of the backup file.
+  returned: when O(backup=true) and the file changed (not in check mode)
+  type: str
+  sample: /etc/matrix-synapse/homeserver.yaml.12345.2026-01-01@12:00:00~
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.homeserver.delegation.plugins.module_utils._synapse_config import (
+    HAS_YAML,
+    SynapseConfigError,
+    edit_config,
+)
+
+
+def _write_atomically(module, path, data):
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
+    try:
+        with os.fdopen(handle, "wb") as temp_file:
+            temp_file.write(data)
+        # atomic_move gives the new file the old one's owner, group, mode and SELinux context.
+        module.atomic_move(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.unlink(temp_path)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            settings=dict(type="dict", default={}),
+            absent=dict(type="list", elements="str", default=[]),
+            backup=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"))
+    path = module.params["path"]
+    try:
+        with open(path, "rb") as config_file:
+            old_bytes = config_file.read()
+        old_text = old_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        module.fail_json(msg="%s: not UTF-8 text: %s" % (path, to_native(exc)), changed_keys=[])
+    except OSError as exc:
+        module.fail_json(msg="%s: cannot read: %s" % (path, to_native(exc)), changed_keys=[])
+    try:
+        result = edit_config(old_text, module.params["settings"], module.params["absent"])
+    except SynapseConfigError as exc:
+        module.fail_json(msg="%s: %s; nothing was changed" % (path, exc), changed_keys=[])
+
+    new_bytes = result.text.encode("utf-8")
+    changed = new_bytes != old_bytes
+    response = dict(changed=changed, changed_keys=result.changed_keys if changed else [])
+    if changed and module._diff:  # pylint: disable=protected-access
+        response["diff"] = dict(before=old_text, after=result.text, before_header=path, after_header=path)
+    if changed and not module.check_mode:
+        if module.params["backup"]:
+            response["backup_file"] = module.backup_local(path)
+        try:
+            _write_atomically(module, path, new_bytes)
+        except OSError as exc:
+            module.fail_json(msg="%s: cannot write: %s" % (path, to_native(exc)), changed_keys=[])
+    module.exit_json(**response)
+
+
+if __name__ == "__main__":
+    main()
