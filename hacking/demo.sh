@@ -27,6 +27,8 @@ export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 
 if [ "${1:-}" = clean ]; then
   molecule destroy -s "$scenario"
+  # Molecule's own state and inventory of the scenario (~/.ansible/tmp/molecule.*.demo).
+  molecule reset -s "$scenario"
   rm -rf "$out"
   echo "demo: lab removed"
   exit 0
@@ -37,8 +39,9 @@ if [ -z "${MOLECULE_IMAGE:-}" ] && [ "${MOLECULE_CONTAINER_ENGINE:-podman}" = po
   bash hacking/build-images.sh
 fi
 
-rm -rf "$out"
+# The report directory is kept: a second `make demo` rewrites nothing, there either.
 mkdir -p "$out/report"
+rm -f "$out"/converge-*.log
 export DEMO_REPORT_DIR=$out/report
 start=$SECONDS
 
@@ -74,4 +77,7 @@ python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["federa
   "$out/report/federation-report.json" ||
   die "federation does not work in the lab (see $out/report/federation-report.md)"
 echo "demo: federation works, and the second run changed nothing."
-echo "demo: look around with 'podman exec -it molecule-demo-web bash' (or ...-synapse); remove the lab with 'make demo-clean'"
+engine=${MOLECULE_CONTAINER_ENGINE:-podman}
+echo "demo: the lab's containers (look around with '$engine exec -it <name> bash'):"
+"$engine" ps --filter label=homeserver-delegation.molecule.scenario=$scenario --format '  {{.Names}}'
+echo "demo: remove the lab with 'make demo-clean'"
