@@ -25,7 +25,7 @@ help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
 
 .PHONY: test
-test: host venv unit sanity lint integration molecule  ## Everything CI runs, from a fresh machine
+test: host venv unit sanity lint docs-lint package integration molecule  ## Everything CI runs, from a fresh machine
 
 .PHONY: host
 host:  ## Install the Debian packages the tests need and prepare podman (root)
@@ -63,6 +63,21 @@ sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/h
 .PHONY: lint
 lint: venv  ## ansible-lint, production profile
 	$(BIN)/ansible-lint --profile production
+
+.PHONY: docs-lint
+docs-lint: venv  ## antsibull-docs lint of plugin and role docs, antsibull-changelog lint
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
+	$(BIN)/antsibull-changelog lint
+
+DIST := $(TMP)/dist
+INSTALLED := $(TMP)/installed
+
+.PHONY: package
+package: venv  ## Build the collection tarball, install it, and use the installed copy
+	rm -rf $(DIST) $(INSTALLED) && mkdir -p $(DIST) $(INSTALLED)
+	$(BIN)/ansible-galaxy collection build --output-path $(DIST) .
+	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) $(BIN)/ansible-galaxy collection install --offline --force -p $(INSTALLED) $(DIST)/homeserver-delegation-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) bash hacking/check-installed.sh $(INSTALLED)
 
 .PHONY: molecule
 molecule: venv  ## Every Molecule scenario (podman)

@@ -1,0 +1,643 @@
+# Copyright (c) homeserver.delegation contributors
+# Simplified BSD License (see https://opensource.org/licenses/BSD-2-Clause)
+# SPDX-License-Identifier: BSD-2-Clause
+
+"""Matrix server discovery: resolve a server name as the Server-Server API says.
+
+This module is internal to the homeserver.delegation collection and may change at any time.
+
+:class:`ServerDiscovery` implements "Resolving server names" (steps 1-6 with 3.1-3.5) over an
+injected transport (see ``_transport``). :meth:`ServerDiscovery.resolve` returns a dict::
+
+    server_name       the name as given
+    method            ip_literal | explicit_port | well_known_ip_literal |
+                      well_known_explicit_port | well_known_srv | well_known_srv_legacy |
+                      well_known_default_port | srv | srv_legacy | default_port
+    delegated_server  the m.server used, or None
+    well_known        the parsed well-known document used, or None
+    well_known_error  "<error_code>: <message>" when a well-known was fetched but not used
+    cache_seconds     how long the well-known result may be cached (None: not fetched)
+    host_header       the Host header to send
+    tls_server_name   the name or IP the certificate must be valid for
+    sni               the SNI to send (None for IP literals)
+    targets           [{host, port, address}] in connection-preference order
+    problems          [{code, severity, message}]
+    steps             readable trace of what was looked up and decided
+
+Decisions where the spec is silent (see the reference corpus' ``divergence`` notes):
+
+- SRV lookups that fail (SERVFAIL, REFUSED, timeout) stop the resolution with an error, as in
+  Synapse: falling back to port 8448 would hide a broken zone and give a different answer
+  than the servers that federate with it.
+- A lone SRV target ``.`` means the service is decidedly unavailable (RFC 2782): an error.
+- An SRV target that is a CNAME is still resolved (as Synapse does) but reported as an
+  error-severity problem, because the spec forbids it and strict resolvers skip it.
+- Addresses: AAAA and A are queried in parallel and both kept; IPv6 addresses come first
+  (getaddrinfo's default preference), then IPv4; SRV targets in RFC 2782 order.
+- Hostnames are looked up lower-cased (like Synapse); the Host header keeps the spelling of
+  the server name or m.server.
+
+Problem codes (``severity``: error = breaks or violates the spec, warning = works but is
+fragile or deprecated, info = for the record):
+
+=========================== ======== ==========================================================
+code                        severity meaning
+=========================== ======== ==========================================================
+invalid_server_name         error    the server name does not follow the grammar
+ip_literal_server_name      warning  an IP literal is used; its certificate needs an IP SAN
+server_name_uppercase       warning  upper-case letters (the spec says should not)
+server_name_too_long        warning  longer than the recommended 230 characters
+well_known_absent           info     no well-known (404, or the hostname has no address)
+well_known_invalid          warning  a well-known answered but is unusable (bad status,
+                                     JSON, m.server, size, redirects); discovery fell back
+well_known_unreachable      warning  no connection for the well-known; discovery fell back
+well_known_timeout          warning  the well-known request timed out; discovery fell back
+well_known_tls_invalid      warning  the well-known certificate is not valid; fell back
+well_known_redirected       info     the well-known was reached through redirects
+srv_legacy_only             warning  only the deprecated _matrix._tcp SRV record exists
+srv_target_is_cname         error    an SRV target is a CNAME (forbidden by RFC 2782)
+srv_target_no_address       warning  an SRV target has no address (others do)
+srv_invalid_target          warning  an SRV record with target "." among other records
+srv_dns_error               error    an SRV lookup failed (SERVFAIL, REFUSED, timeout)
+srv_unavailable             error    the SRV target is "." (service not available)
+address_dns_error           warning  an A or AAAA lookup failed (SERVFAIL, timeout...)
+no_ipv6                     info     a target has no IPv6 address
+no_ipv4                     warning  a target has no IPv4 address (IPv4-only servers
+                                     cannot reach it)
+no_address                  error    the final target has no address at all
+=========================== ======== ==========================================================
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
+    DEFAULT_FEDERATION_PORT,
+    ServerNameError,
+    parse_server_name,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
+    NO_RECORDS,
+    HostAddresses,
+    url_host,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown import (
+    fetch_server_well_known,
+)
+
+#: Names resolved at once by resolve_many() by default: high enough that hundreds of names
+#: resolve in one wave (each resolution mostly waits on the network).
+DEFAULT_CONCURRENCY = 512
+#: Network queries of one resolution that may run at once (SRV names, A and AAAA).
+QUERIES_PER_RESOLUTION = 3
+#: Up to this many names at once, SRV records are also queried speculatively (those of the
+#: hostname while its well-known is fetched, _matrix._tcp together with _matrix-fed._tcp).
+#: That saves round trips while few names wait on the network, but costs CPU (queries whose
+#: answer is not needed) when many names compete for it.
+SPECULATION_MAX_NAMES = 32
+#: Sockets one resolution may hold open at once (DNS queries and one HTTPS connection).
+_SOCKETS_PER_RESOLUTION = 4
+_RECOMMENDED_MAX_LENGTH = 230
+
+SRV_SERVICE = "_matrix-fed._tcp."
+SRV_SERVICE_LEGACY = "_matrix._tcp."
+
+_WELL_KNOWN_PROBLEM = {
+    "no_address": ("well_known_absent", "info"),
+    "not_found": ("well_known_absent", "info"),
+    "unreachable": ("well_known_unreachable", "warning"),
+    "timeout": ("well_known_timeout", "warning"),
+    "tls_invalid": ("well_known_tls_invalid", "warning"),
+}
+
+
+class DiscoveryError(Exception):
+    """Resolution failed: ``server_name``, ``reason`` and the partial ``result`` trace."""
+
+    def __init__(self, server_name, reason, result=None):
+        self.server_name = server_name
+        self.reason = reason
+        self.result = result
+        super().__init__(reason)
+
+
+def default_concurrency(names_count):
+    """How many names resolve_many() resolves at once by default for ``names_count`` names.
+
+    At most :data:`DEFAULT_CONCURRENCY`, and few enough that the open sockets stay below the
+    process' file-descriptor limit.
+    """
+    limit = DEFAULT_CONCURRENCY
+    try:
+        import resource
+        soft, dummy = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY:
+            limit = min(limit, max(1, (soft - 64) // _SOCKETS_PER_RESOLUTION))
+    except (ImportError, ValueError, OSError):
+        pass
+    return max(1, min(limit, names_count))
+
+
+def order_srv_records(records, rng):
+    """Order SRV records as RFC 2782 says (and Synapse does).
+
+    Priority ascending; within a priority a weighted random pick (``rng.randint(1, total)``,
+    subtracting weights in record order) until only zero-weight records remain, which are
+    shuffled (``rng.shuffle``) and appended.
+    """
+    by_priority = {}
+    for record in records:
+        by_priority.setdefault(record.priority, []).append(record)
+    ordered = []
+    for priority in sorted(by_priority):
+        remaining = list(by_priority[priority])
+        while remaining:
+            total = sum(record.weight for record in remaining)
+            if total == 0:
+                rng.shuffle(remaining)
+                ordered.extend(remaining)
+                break
+            pick = rng.randint(1, total)
+            for record in remaining:
+                pick -= record.weight
+                if pick <= 0:
+                    break
+            ordered.append(record)
+            remaining.remove(record)
+    return ordered
+
+
+def srv_target_name(target):
+    """An SRV target without its trailing dot (the root ``"."`` stays ``"."``)."""
+    return target if target == "." else target.rstrip(".")
+
+
+class _Trace:
+    """Collects the steps and problems of one resolution and builds the result dict."""
+
+    def __init__(self, server_name, speculate):
+        self.server_name = server_name
+        self.speculate = speculate
+        self.steps = []
+        self.problems = []
+        self.result = {
+            "server_name": server_name,
+            "method": None,
+            "delegated_server": None,
+            "well_known": None,
+            "well_known_error": None,
+            "cache_seconds": None,
+            "host_header": None,
+            "tls_server_name": None,
+            "sni": None,
+            "targets": [],
+            "problems": self.problems,
+            "steps": self.steps,
+        }
+
+    def step(self, text):
+        self.steps.append(text)
+
+    def problem(self, code, severity, message):
+        self.problems.append({"code": code, "severity": severity, "message": message})
+
+    def fail(self, reason, code=None, message=None):
+        if code is not None:
+            self.problem(code, "error", message or reason)
+        self.step("Failed: %s" % reason)
+        return DiscoveryError(self.server_name, reason, self.result)
+
+
+class _Immediate:
+    """A finished "future", for sequential mode."""
+
+    def __init__(self, function):
+        self._value = function()
+
+    def result(self):
+        return self._value
+
+
+class ServerDiscovery:
+    """Resolve Matrix server names through ``transport``.
+
+    ``max_workers`` bounds the threads running single network queries (shared by all names);
+    ``parallel=False`` runs every query one after the other in spec order (for traces and
+    tests); ``speculative`` also queries SRV records whose answer may not be needed (None:
+    only while at most :data:`SPECULATION_MAX_NAMES` names resolve at once); ``rng``
+    (``randint``/``shuffle``) orders SRV weights; ``clock`` gives Unix time.
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, transport, max_workers=None, parallel=True, speculative=None, rng=None,
+                 clock=None):
+        self.transport = transport
+        self.parallel = parallel
+        self.speculative = speculative
+        self.rng = rng if rng is not None else random.Random()
+        self.clock = clock if clock is not None else time.time
+        self.max_workers = max_workers or DEFAULT_CONCURRENCY * QUERIES_PER_RESOLUTION
+        self._executor = None
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        """Stop the query threads (queries still running are not waited for)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
+
+    # --- running queries ---------------------------------------------------------------
+
+    def _submit(self, function):
+        """Start one network query: in a query thread, or right now in sequential mode.
+
+        Only single transport calls are submitted, never work that waits on other queries,
+        so the bounded pool cannot deadlock.
+        """
+        if not self.parallel:
+            return _Immediate(function)
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=self.max_workers,
+                                                    thread_name_prefix="matrix-discovery")
+            executor = self._executor
+        return executor.submit(function)
+
+    def _run_parallel(self, functions):
+        """Run single transport calls concurrently (the first in this thread); return results."""
+        if not self.parallel:
+            return [function() for function in functions]
+        futures = [self._submit(function) for function in functions[1:]]
+        first = functions[0]()
+        return [first] + [future.result() for future in futures]
+
+    def _lookup_hosts(self, hosts):
+        """AAAA and A of every host in ``hosts`` (all at once when parallel)."""
+        futures = []
+        for host in hosts:
+            futures.append((host,
+                            self._submit(lambda host=host: self.transport.query_address(host, "AAAA")),
+                            self._submit(lambda host=host: self.transport.query_address(host, "A"))))
+        return [HostAddresses(host, aaaa.result(), a.result()) for host, aaaa, a in futures]
+
+    def _lookup_host(self, host):
+        """AAAA and A of one host, in parallel."""
+        aaaa, a = self._run_parallel([lambda: self.transport.query_address(host, "AAAA"),
+                                      lambda: self.transport.query_address(host, "A")])
+        return HostAddresses(host, aaaa, a)
+
+    # --- public API ----------------------------------------------------------------------
+
+    def _speculate(self, names_count):
+        if not self.parallel:
+            return False
+        if self.speculative is not None:
+            return self.speculative
+        return names_count <= SPECULATION_MAX_NAMES
+
+    def resolve(self, server_name):
+        """Resolve one server name; return the result dict or raise :class:`DiscoveryError`."""
+        return self._resolve(server_name, self._speculate(1))
+
+    def _resolve(self, server_name, speculate):
+        trace = _Trace(server_name, speculate)
+        try:
+            name = parse_server_name(server_name)
+        except ServerNameError as exc:
+            raise trace.fail(str(exc), "invalid_server_name")
+        trace.step("Parsed server name %s: hostname %s, %s, %s."
+                   % (_q(server_name), _q(name.host),
+                      "port %d" % name.port if name.port is not None else "no port",
+                      "an IP literal" if name.is_ip_literal else "not an IP literal"))
+        _check_naming(name, "server name", trace)
+        if name.is_ip_literal:
+            return self._step1_ip_literal(name, trace)
+        if name.port is not None:
+            return self._step2_explicit_port(name, trace)
+        return self._step3_well_known(name, trace)
+
+    def resolve_many(self, names, concurrency=None):
+        """Resolve several names concurrently; keep their order.
+
+        Each item of the returned list is the result dict or the :class:`DiscoveryError`.
+        ``concurrency`` bounds the names resolved at once (default: :func:`default_concurrency`).
+        """
+        names = list(names)
+        if not names:
+            return []
+        workers = concurrency or default_concurrency(len(names))
+        workers = max(1, min(workers, len(names)))
+        speculate = self._speculate(min(workers, len(names)))
+        if not self.parallel or workers == 1:
+            return [self._resolve_or_error(name, speculate) for name in names]
+        with ThreadPoolExecutor(max_workers=workers,
+                                thread_name_prefix="matrix-names") as pool:
+            futures = [pool.submit(self._resolve_or_error, name, speculate) for name in names]
+            return [future.result() for future in futures]
+
+    def _resolve_or_error(self, name, speculate):
+        try:
+            return self._resolve(name, speculate)
+        except DiscoveryError as exc:
+            return exc
+
+    # --- step 1 --------------------------------------------------------------------------
+
+    def _step1_ip_literal(self, name, trace):
+        port = name.port_or_default
+        trace.problem("ip_literal_server_name", "warning",
+                      "%s is an IP literal: the server's certificate must hold an IP "
+                      "address SAN for %s, which few CAs issue" % (_q(str(name)), name.bare_host))
+        trace.step("Step 1: the hostname is an IP literal, so no well-known and no SRV "
+                   "lookup; connect to %s port %d%s."
+                   % (name.bare_host, port, "" if name.port else " (default)"))
+        return self._finish(trace, "ip_literal",
+                            host_header=str(name), tls_server_name=name.bare_host, sni=None,
+                            targets=[_target(name.bare_host, port, name.bare_host)],
+                            why="the server name is an IP literal")
+
+    # --- step 2 --------------------------------------------------------------------------
+
+    def _step2_explicit_port(self, name, trace):
+        host = name.lookup_name
+        trace.step("Step 2: the server name has an explicit port, so no well-known and no "
+                   "SRV lookup; resolve %s (CNAME, AAAA, A)." % host)
+        resolved = self._resolve_final_host(host, trace, "Step 2")
+        return self._finish(trace, "explicit_port",
+                            host_header=str(name), tls_server_name=host, sni=host,
+                            targets=[_target(host, name.port, address)
+                                     for address in resolved.addresses],
+                            why="the server name has an explicit port")
+
+    # --- step 3 --------------------------------------------------------------------------
+
+    def _step3_well_known(self, name, trace):
+        hostname = name.lookup_name
+        # Steps 4/5 need the SRV records of the hostname only if the well-known fails. When
+        # speculating they are queried while the well-known is fetched; the result is the
+        # same, the wall time shorter.
+        prefetched_srv = None
+        if trace.speculate:
+            prefetched_srv = self._start_srv_queries(hostname)
+        fetch = fetch_server_well_known(self.transport, hostname,
+                                        resolve_addresses=self._lookup_host, now=self.clock())
+        _trace_well_known(fetch, trace)
+        if fetch.valid:
+            delegated = fetch.delegated_server
+            trace.result["delegated_server"] = str(delegated)
+            trace.result["well_known"] = fetch.document
+            trace.result["cache_seconds"] = fetch.cache_seconds
+            if fetch.redirects:
+                trace.problem("well_known_redirected", "info",
+                              "the well-known of %s was reached through %d redirect(s): %s"
+                              % (hostname, len(fetch.redirects), " -> ".join(
+                                  [hop["url"] for hop in fetch.redirects] + [fetch.final_url])))
+            _check_naming(delegated, "m.server", trace)
+            if delegated.is_ip_literal:
+                return self._step3_1_delegated_ip_literal(delegated, trace)
+            if delegated.port is not None:
+                return self._step3_2_delegated_explicit_port(delegated, trace)
+            return self._step3_3_to_3_5_delegated_srv(delegated, trace)
+
+        code, severity = _WELL_KNOWN_PROBLEM.get(fetch.error_code,
+                                                 ("well_known_invalid", "warning"))
+        trace.result["well_known_error"] = "%s: %s" % (fetch.error_code, fetch.error)
+        trace.result["cache_seconds"] = fetch.cache_seconds
+        trace.problem(code, severity, "%s; discovery fell back to SRV records of %s"
+                      % (fetch.error, hostname))
+        return self._steps_4_to_6_hostname_srv(name, trace, prefetched_srv)
+
+    def _step3_1_delegated_ip_literal(self, delegated, trace):
+        port = delegated.port_or_default
+        trace.problem("ip_literal_server_name", "warning",
+                      "m.server %s is an IP literal: the certificate must hold an IP address "
+                      "SAN for %s" % (_q(str(delegated)), delegated.bare_host))
+        trace.step("Step 3.1: m.server is an IP literal; connect to %s port %d%s, no SRV "
+                   "lookup." % (delegated.bare_host, port, "" if delegated.port else " (default)"))
+        return self._finish(trace, "well_known_ip_literal",
+                            host_header=str(delegated), tls_server_name=delegated.bare_host,
+                            sni=None,
+                            targets=[_target(delegated.bare_host, port, delegated.bare_host)],
+                            why="m.server is an IP literal")
+
+    def _step3_2_delegated_explicit_port(self, delegated, trace):
+        host = delegated.lookup_name
+        trace.step("Step 3.2: m.server has an explicit port, so no SRV lookup; resolve %s "
+                   "(CNAME, AAAA, A)." % host)
+        resolved = self._resolve_final_host(host, trace, "Step 3.2")
+        return self._finish(trace, "well_known_explicit_port",
+                            host_header=str(delegated), tls_server_name=host, sni=host,
+                            targets=[_target(host, delegated.port, address)
+                                     for address in resolved.addresses],
+                            why="m.server has an explicit port")
+
+    def _step3_3_to_3_5_delegated_srv(self, delegated, trace):
+        host = delegated.lookup_name
+        srv_name, records = self._find_srv(host, trace, ("Step 3.3", "Step 3.4"), None)
+        if srv_name is not None:
+            targets, why = self._resolve_srv_targets(records, trace, srv_name)
+            method = ("well_known_srv" if srv_name.startswith(SRV_SERVICE)
+                      else "well_known_srv_legacy")
+            return self._finish(trace, method, host_header=delegated.host,
+                                tls_server_name=host, sni=host, targets=targets, why=why)
+        trace.step("Step 3.5: no SRV record for %s; resolve it (CNAME, AAAA, A) and use port "
+                   "%d." % (host, DEFAULT_FEDERATION_PORT))
+        resolved = self._resolve_final_host(host, trace, "Step 3.5")
+        return self._finish(trace, "well_known_default_port", host_header=delegated.host,
+                            tls_server_name=host, sni=host,
+                            targets=[_target(host, DEFAULT_FEDERATION_PORT, address)
+                                     for address in resolved.addresses],
+                            why="m.server has no port and no SRV record")
+
+    # --- steps 4, 5, 6 -------------------------------------------------------------------
+
+    def _steps_4_to_6_hostname_srv(self, name, trace, prefetched_srv):
+        host = name.lookup_name
+        srv_name, records = self._find_srv(host, trace, ("Step 4", "Step 5"), prefetched_srv)
+        if srv_name is not None:
+            targets, why = self._resolve_srv_targets(records, trace, srv_name)
+            method = "srv" if srv_name.startswith(SRV_SERVICE) else "srv_legacy"
+            return self._finish(trace, method, host_header=name.host, tls_server_name=host,
+                                sni=host, targets=targets, why=why)
+        trace.step("Step 6: no SRV record for %s; resolve it (CNAME, AAAA, A) and use port "
+                   "%d." % (host, DEFAULT_FEDERATION_PORT))
+        resolved = self._resolve_final_host(host, trace, "Step 6")
+        return self._finish(trace, "default_port", host_header=name.host, tls_server_name=host,
+                            sni=host,
+                            targets=[_target(host, DEFAULT_FEDERATION_PORT, address)
+                                     for address in resolved.addresses],
+                            why="no usable well-known and no SRV record")
+
+    # --- SRV -----------------------------------------------------------------------------
+
+    def _start_srv_queries(self, host):
+        fed_name, legacy_name = SRV_SERVICE + host, SRV_SERVICE_LEGACY + host
+        return (self._submit(lambda: self.transport.query_srv(fed_name)),
+                self._submit(lambda: self.transport.query_srv(legacy_name)))
+
+    def _find_srv(self, host, trace, step_labels, prefetched):
+        """Look up ``_matrix-fed._tcp.<host>``, then ``_matrix._tcp.<host>`` if it has no
+        records. Return ``(SRV name used, records in RFC 2782 order)`` or ``(None, [])``."""
+        if prefetched is None and trace.speculate:
+            prefetched = self._start_srv_queries(host)
+        for service, label in zip((SRV_SERVICE, SRV_SERVICE_LEGACY), step_labels):
+            srv_name = service + host
+            if prefetched is not None:
+                answer = prefetched[0 if service == SRV_SERVICE else 1].result()
+            else:
+                answer = self.transport.query_srv(srv_name)
+            records = list(answer.records)
+            if answer.rcode not in NO_RECORDS and answer.rcode != "NOERROR":
+                reason = ("the SRV lookup of %s failed with %s%s; resolution stops here, as "
+                          "in Synapse, rather than guess a fallback"
+                          % (srv_name, answer.rcode,
+                             " (%s)" % answer.error if answer.error else ""))
+                raise trace.fail(reason, "srv_dns_error")
+            if not records:
+                trace.step("%s: SRV %s -> no records (%s)."
+                           % (label, srv_name, answer.rcode if answer.rcode != "NOERROR"
+                              else "NODATA"))
+                continue
+            trace.step("%s: SRV %s -> %s." % (label, srv_name, "; ".join(
+                "%d %d %d %s" % (record.priority, record.weight, record.port,
+                                 srv_target_name(record.target)) for record in records)))
+            if len(records) == 1 and srv_target_name(records[0].target) == ".":
+                raise trace.fail("the SRV record %s has the target \".\": the service is "
+                                 "decidedly not available at this domain (RFC 2782)" % srv_name,
+                                 "srv_unavailable")
+            usable = [r for r in records if srv_target_name(r.target) != "."]
+            if len(usable) < len(records):
+                trace.problem("srv_invalid_target", "warning",
+                              "%s mixes the target \".\" with real targets; \".\" is ignored"
+                              % srv_name)
+            if service == SRV_SERVICE_LEGACY:
+                trace.problem("srv_legacy_only", "warning",
+                              "only the deprecated SRV record %s exists; publish "
+                              "%s%s (or a well-known) instead" % (srv_name, SRV_SERVICE, host))
+            return srv_name, order_srv_records(usable, self.rng)
+        return None, []
+
+    def _resolve_srv_targets(self, records, trace, srv_name):
+        """Resolve every SRV target (in parallel); return (targets, why-first text)."""
+        hosts = []
+        for record in records:
+            target = srv_target_name(record.target).lower()
+            if target not in hosts:
+                hosts.append(target)
+        resolved_by_host = {resolved.host: resolved for resolved in self._lookup_hosts(hosts)}
+        targets = []
+        for record in records:
+            host = srv_target_name(record.target).lower()
+            resolved = resolved_by_host[host]
+            self._trace_addresses(resolved, trace, "SRV target")
+            if resolved.cname_chain:
+                trace.problem("srv_target_is_cname", "error",
+                              "the SRV target %s is a CNAME (-> %s); RFC 2782 forbids aliases "
+                              "as SRV targets and strict servers skip it"
+                              % (host, " -> ".join(resolved.cname_chain)))
+            if not resolved.addresses:
+                trace.problem("srv_target_no_address", "warning",
+                              "the SRV target %s (port %d) has no address: %s"
+                              % (host, record.port, resolved.describe()))
+            targets.extend(_target(host, record.port, address) for address in resolved.addresses)
+        if not targets:
+            raise trace.fail("no SRV target of %s has an address" % srv_name, "no_address")
+        first = records[0]
+        why = ("%s: SRV target %s port %d comes first (lowest priority %d, then RFC 2782 "
+               "weighted order among %d record(s))"
+               % (srv_name, srv_target_name(first.target), first.port,
+                  first.priority, len(records)))
+        return targets, why
+
+    # --- addresses -----------------------------------------------------------------------
+
+    def _resolve_final_host(self, host, trace, label):
+        resolved = self._lookup_host(host)
+        self._trace_addresses(resolved, trace, label)
+        if not resolved.addresses:
+            raise trace.fail("%s has no address: %s" % (host, resolved.describe()),
+                             "no_address")
+        return resolved
+
+    @staticmethod
+    def _trace_addresses(resolved, trace, label):
+        trace.step("%s: resolved %s: %s." % (label, resolved.host, resolved.describe()))
+        for answer in (resolved.aaaa, resolved.a):
+            if answer.rcode not in NO_RECORDS and answer.rcode != "NOERROR":
+                trace.problem("address_dns_error", "warning",
+                              "the %s lookup of %s failed with %s%s"
+                              % (answer.family, resolved.host, answer.rcode,
+                                 " (%s)" % answer.error if answer.error else ""))
+        if resolved.addresses:
+            if not resolved.aaaa.addresses:
+                trace.problem("no_ipv6", "info", "%s has no IPv6 (AAAA) address" % resolved.host)
+            if not resolved.a.addresses:
+                trace.problem("no_ipv4", "warning",
+                              "%s has no IPv4 (A) address; servers without IPv6 cannot reach it"
+                              % resolved.host)
+
+    # --- result --------------------------------------------------------------------------
+
+    @staticmethod
+    def _finish(trace, method, host_header, tls_server_name, sni, targets, why):
+        result = trace.result
+        result.update(method=method, host_header=host_header, tls_server_name=tls_server_name,
+                      sni=sni, targets=targets)
+        first = targets[0]
+        family = "IPv6" if ":" in first["address"] else "IPv4"
+        trace.step("Connect to %s port %d first (%s address of %s; %s; IPv6 addresses are "
+                   "tried before IPv4)%s. Send Host: %s, SNI: %s, and require a certificate "
+                   "valid for %s."
+                   % (url_host(first["address"]), first["port"], family, first["host"], why,
+                      "; %d more candidate(s) follow in order" % (len(targets) - 1)
+                      if len(targets) > 1 else "",
+                      host_header, sni if sni is not None else "none (IP literal)",
+                      tls_server_name))
+        return result
+
+
+def _target(host, port, address):
+    return {"host": host, "port": port, "address": address}
+
+
+def _q(text):
+    return "'%s'" % text
+
+
+def _check_naming(name, what, trace):
+    text = str(name)
+    if not name.is_ip_literal and name.host != name.host.lower():
+        trace.problem("server_name_uppercase", "warning",
+                      "the %s %s has upper-case letters; the spec says server names should "
+                      "not, and they compare case-sensitively" % (what, _q(text)))
+    if len(text) > _RECOMMENDED_MAX_LENGTH:
+        trace.problem("server_name_too_long", "warning",
+                      "the %s is %d characters long; the spec recommends at most %d"
+                      % (what, len(text), _RECOMMENDED_MAX_LENGTH))
+
+
+def _trace_well_known(fetch, trace):
+    for attempt in fetch.attempts:
+        trace.step("Step 3: GET %s via %s port %d (SNI %s) -> %s."
+                   % (attempt["url"], url_host(attempt["address"]), attempt["port"],
+                      attempt["sni"] or "none", attempt.get("outcome", "?")))
+    for hop in fetch.redirects:
+        trace.step("Step 3: %s answered %d, redirecting to %s."
+                   % (hop["url"], hop["status"], hop["location"]))
+    if fetch.valid:
+        trace.step("Step 3: the well-known is valid; m.server is %s (cache for %d s)."
+                   % (_q(str(fetch.delegated_server)), fetch.cache_seconds))
+    else:
+        trace.step("Step 3: the well-known is not usable (%s: %s); continue with step 4."
+                   % (fetch.error_code, fetch.error))

@@ -1,0 +1,371 @@
+# Copyright (c) homeserver.delegation contributors
+# Simplified BSD License (see https://opensource.org/licenses/BSD-2-Clause)
+# SPDX-License-Identifier: BSD-2-Clause
+
+"""Fetch and validate ``/.well-known/matrix/server`` (spec step 3).
+
+This module is internal to the homeserver.delegation collection and may change at any time.
+
+Rules (Server-Server API "Resolving server names", step 3, with Synapse's numbers):
+
+- ``GET https://<hostname>/.well-known/matrix/server`` on port 443, TLS verified for the
+  hostname, SNI and Host set to the hostname.
+- Only a final 200 counts. 301, 302, 303, 307 and 308 are followed (across hosts, each new host
+  resolved through the transport's DNS), at most 10 hops; a redirect to ``http://`` is refused
+  (``insecure_redirect``), a URL seen before is a loop (``redirect_loop``).
+- A body of 51200 bytes or more (or a ``Content-Length`` above 51200) is refused.
+- The body must be UTF-8 JSON (``NaN``/``Infinity`` rejected, like Synapse) holding an object
+  whose ``m.server`` is a string that passes the server-name grammar.
+- The cache period comes from ``Cache-Control``/``Expires`` as Synapse reads them, clamped to
+  300..172800 s, 86400 s when no header gives one; a failed fetch reports 3600 s (the spec's
+  "errors are recommended to be cached for up to an hour").
+
+``error_code`` values of :class:`WellKnownFetch`:
+
+=================== ===================================================================
+no_address          the hostname has no A/AAAA record, so no request could be made
+unreachable         no connection could be made to any address (or DNS failed)
+timeout             no response within the timeout
+tls_invalid         the certificate is not trusted or not valid for the hostname
+not_found           the final response was 404
+http_error          the final response was another non-200 status (incl. 3xx without
+                    Location and 300/304/305, which are not followed)
+too_large           the body reached 51200 bytes
+not_json            the body is not UTF-8 JSON
+not_object          the JSON is not an object
+missing_m_server    the object has no ``m.server``
+invalid_m_server    ``m.server`` is not a string or not a valid server name
+redirect_loop       a redirect led back to a URL already requested
+too_many_redirects  more than 10 redirects
+insecure_redirect   a redirect to a non-https URL
+=================== ===================================================================
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import timezone
+from urllib.parse import urljoin, urlsplit
+
+from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
+    ServerNameError,
+    parse_server_name,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
+    Headers,
+    TransportError,
+    is_ip_address,
+    lookup_host_addresses,
+    url_host,
+)
+
+WELL_KNOWN_PATH = "/.well-known/matrix/server"
+MAX_BODY_BYTES = 50 * 1024
+MAX_REDIRECTS = 10
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+DEFAULT_CACHE_SECONDS = 24 * 3600
+MIN_CACHE_SECONDS = 5 * 60
+MAX_CACHE_SECONDS = 48 * 3600
+ERROR_CACHE_SECONDS = 3600
+
+# Address errors a different address of the same host may not have.
+_TRY_NEXT_ADDRESS = frozenset(("unreachable", "timeout"))
+
+
+@dataclass
+class WellKnownFetch:
+    """Everything learnt from fetching one server well-known document.
+
+    ``redirects`` lists ``{url, status, location}`` per followed hop; ``attempts`` lists
+    ``{url, address, port, sni, outcome}`` per connection attempt (for traces);
+    ``document`` is the parsed JSON object (also when ``m.server`` is invalid);
+    ``delegated_server`` the parsed ``m.server`` when the document is valid.
+    """
+
+    hostname: str
+    url: str
+    final_url: str | None = None
+    status: int | None = None
+    redirects: list = field(default_factory=list)
+    attempts: list = field(default_factory=list)
+    content_type: str | None = None
+    headers: dict = field(default_factory=dict)
+    size: int | None = None
+    document: object = None
+    delegated_server: object = None
+    error_code: str | None = None
+    error: str | None = None
+    cache_seconds: int = ERROR_CACHE_SECONDS
+    peer_address: str | None = None
+
+    @property
+    def valid(self):
+        """Whether the document is usable (a valid ``m.server`` was found)."""
+        return self.error_code is None and self.delegated_server is not None
+
+    def to_dict(self):
+        """A JSON-friendly dict of the fetch (``delegated_server`` as a string)."""
+        return {
+            "hostname": self.hostname,
+            "url": self.url,
+            "final_url": self.final_url,
+            "status": self.status,
+            "redirects": [dict(hop) for hop in self.redirects],
+            "attempts": [dict(attempt) for attempt in self.attempts],
+            "content_type": self.content_type,
+            "headers": dict(self.headers),
+            "size": self.size,
+            "document": self.document,
+            "delegated_server": None if self.delegated_server is None
+            else str(self.delegated_server),
+            "valid": self.valid,
+            "error_code": self.error_code,
+            "error": self.error,
+            "cache_seconds": self.cache_seconds,
+            "peer_address": self.peer_address,
+        }
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not valid JSON" % name)
+
+
+def validate_server_document(body):
+    """Validate a well-known server document body (bytes).
+
+    Returns ``(document, delegated_server, error_code, message)``: on success
+    ``error_code`` and ``message`` are None and ``delegated_server`` is a ServerName;
+    otherwise ``error_code`` is one of not_json, not_object, missing_m_server,
+    invalid_m_server (``document`` is still returned when the JSON parsed).
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, None, "not_json", "the body is not UTF-8 (%s)" % exc.reason
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        return None, None, "not_json", "the body is JSON nested too deeply to parse"
+    except ValueError as exc:
+        if text.strip() == "":
+            return None, None, "not_json", "the body is empty, not JSON"
+        return None, None, "not_json", "the body is not valid JSON: %s" % exc
+    if not isinstance(document, dict):
+        return document, None, "not_object", (
+            "the JSON is %s, not an object" % _json_type(document))
+    if "m.server" not in document:
+        return document, None, "missing_m_server", "the JSON object has no \"m.server\" key"
+    value = document["m.server"]
+    if not isinstance(value, str):
+        return document, None, "invalid_m_server", (
+            "\"m.server\" is %s, not a string" % _json_type(value))
+    try:
+        delegated_server = parse_server_name(value, what="m.server")
+    except ServerNameError as exc:
+        return document, None, "invalid_m_server", str(exc)
+    return document, delegated_server, None, None
+
+
+def _json_type(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _parse_cache_control(headers):
+    # Synapse: split every Cache-Control header on ",", then on the first "=", strip,
+    # lower-case the directive name; ";" is not a separator.
+    directives = {}
+    for header in headers.get_all("Cache-Control"):
+        for directive in header.split(","):
+            parts = [part.strip() for part in directive.split("=", 1)]
+            directives[parts[0].lower()] = parts[1] if len(parts) > 1 else None
+    return directives
+
+
+def cache_period_from_headers(headers, now):
+    """The cache period in seconds the response headers ask for, before clamping.
+
+    As Synapse reads it: ``no-store`` gives 0; else a non-empty integer ``max-age``; else the
+    last ``Expires`` minus ``now`` (an unparseable date gives 0); else None.
+    ``headers`` is a :class:`Headers` or a mapping; ``now`` a Unix timestamp.
+    """
+    if not isinstance(headers, Headers):
+        headers = Headers(headers)
+    directives = _parse_cache_control(headers)
+    if "no-store" in directives:
+        return 0
+    max_age = directives.get("max-age")
+    if max_age:
+        try:
+            return int(max_age)
+        except ValueError:
+            pass
+    expires = headers.get_all("Expires")
+    if expires:
+        try:
+            expires_at = email.utils.parsedate_to_datetime(expires[-1])
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return 0
+        if expires_at is None:
+            return 0
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=timezone.utc)
+        return int(expires_at.timestamp() - now)
+    return None
+
+
+def clamp_cache_period(period):
+    """The cache period actually used for a valid document: 86400 s when ``period`` is None,
+    otherwise ``period`` clamped to 300..172800 s."""
+    if period is None:
+        return DEFAULT_CACHE_SECONDS
+    return max(min(period, MAX_CACHE_SECONDS), MIN_CACHE_SECONDS)
+
+
+def well_known_url(hostname):
+    """``https://<hostname>/.well-known/matrix/server`` for a bare hostname."""
+    return "https://%s%s" % (url_host(hostname), WELL_KNOWN_PATH)
+
+
+def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=None):
+    """Fetch and validate the server well-known document of ``hostname`` (spec step 3).
+
+    ``hostname`` is the bare lookup name (see ``ServerName.lookup_name``).
+    ``resolve_addresses(host) -> HostAddresses`` resolves each host to connect to (the
+    original one and every redirect target); by default AAAA then A through ``transport``.
+    ``now`` (Unix time) is used for ``Expires``. Returns a :class:`WellKnownFetch`; never
+    raises for network or content problems.
+    """
+    if resolve_addresses is None:
+        def resolve_addresses(host):
+            return lookup_host_addresses(transport, host)
+    if now is None:
+        now = time.time()
+
+    url = well_known_url(hostname)
+    fetch = WellKnownFetch(hostname=hostname, url=url)
+    visited = {url}
+    while True:
+        response = _get_once(transport, url, resolve_addresses, fetch)
+        if response is None:
+            return fetch
+        fetch.final_url = url
+        fetch.status = response.status
+        fetch.peer_address = response.peer_address
+        fetch.headers = response.headers.to_dict()
+        fetch.content_type = response.headers.get("Content-Type")
+        if response.status in REDIRECT_STATUSES and response.headers.get("Location"):
+            location = response.headers.get("Location")
+            next_url = urljoin(url, location.strip())
+            fetch.redirects.append({"url": url, "status": response.status,
+                                    "location": location})
+            if urlsplit(next_url).scheme.lower() != "https":
+                return _failed(fetch, "insecure_redirect",
+                               "%s redirects to %s, which is not https; a redirect may "
+                               "never downgrade to plain HTTP" % (url, next_url))
+            if len(fetch.redirects) > MAX_REDIRECTS:
+                return _failed(fetch, "too_many_redirects",
+                               "more than %d redirects starting at %s"
+                               % (MAX_REDIRECTS, fetch.url))
+            if next_url in visited:
+                return _failed(fetch, "redirect_loop",
+                               "%s redirects to %s, which was already requested: a "
+                               "redirect loop" % (url, next_url))
+            visited.add(next_url)
+            url = next_url
+            continue
+        return _evaluate_final(fetch, response, now)
+
+
+def _failed(fetch, code, message):
+    fetch.error_code = code
+    fetch.error = message
+    fetch.cache_seconds = ERROR_CACHE_SECONDS
+    return fetch
+
+
+def _evaluate_final(fetch, response, now):
+    url = fetch.final_url
+    fetch.size = len(response.body)
+    if response.status != 200:
+        if response.status in REDIRECT_STATUSES:
+            reason = "a redirect without a Location header"
+        else:
+            reason = "not 200"
+        code = "not_found" if response.status == 404 else "http_error"
+        return _failed(fetch, code, "%s returned HTTP %d (%s); only a 200 response counts"
+                       % (url, response.status, reason))
+    if response.too_large:
+        fetch.size = None
+        return _failed(fetch, "too_large", "%s returned a body of %d bytes or more; at most "
+                       "%d bytes are read" % (url, MAX_BODY_BYTES, MAX_BODY_BYTES - 1))
+    document, delegated_server, code, message = validate_server_document(response.body)
+    fetch.document = document
+    if code is not None:
+        return _failed(fetch, code, "%s: %s" % (url, message))
+    fetch.delegated_server = delegated_server
+    fetch.cache_seconds = clamp_cache_period(cache_period_from_headers(response.headers, now))
+    return fetch
+
+
+def _get_once(transport, url, resolve_addresses, fetch):
+    """Request ``url`` once (no redirects), trying each address of its host in turn.
+
+    Returns the HttpResponse, or None after recording the error in ``fetch``.
+    """
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname
+        port = parts.port or 443
+    except ValueError as exc:
+        _failed(fetch, "http_error", "cannot request %s: %s" % (url, exc))
+        return None
+    if not host:
+        _failed(fetch, "http_error", "cannot request %s: it has no host" % url)
+        return None
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    host_header = url_host(host) + (":%d" % parts.port if parts.port else "")
+
+    if is_ip_address(host):
+        addresses, sni = [host], None
+    else:
+        resolved = resolve_addresses(host)
+        addresses, sni = resolved.addresses, host
+        if not addresses:
+            code = "no_address" if not fetch.redirects else "unreachable"
+            _failed(fetch, code, "cannot request %s: %s has no address (%s)"
+                    % (url, host, resolved.describe()))
+            return None
+
+    last_error = None
+    for address in addresses:
+        attempt = {"url": url, "address": address, "port": port, "sni": sni}
+        fetch.attempts.append(attempt)
+        try:
+            response = transport.https_get(address, port, path, host_header, host, sni,
+                                           MAX_BODY_BYTES)
+        except TransportError as exc:
+            attempt["outcome"] = "%s: %s" % (exc.kind, exc.message)
+            last_error = exc
+            if exc.kind in _TRY_NEXT_ADDRESS:
+                continue
+            break
+        attempt["outcome"] = "HTTP %d" % response.status
+        return response
+    kind = last_error.kind if last_error.kind in ("timeout", "tls_invalid") else "unreachable"
+    _failed(fetch, kind, "cannot request %s: %s" % (url, last_error.message))
+    return None

@@ -1,0 +1,328 @@
+# Copyright (c) homeserver.delegation contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""NetworkTransport against tiny real servers on 127.0.0.1 (a TLS web server with a test CA,
+a UDP DNS server built with dnspython). The lab tests run it against BIND and nginx."""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import ipaddress
+import socket
+import ssl
+import threading
+
+import pytest
+
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
+    Headers,
+    NetworkTransport,
+    TransportError,
+    url_host,
+)
+
+# --- a TLS web server with its own CA ------------------------------------------------------
+
+
+def _certificate(subject, issuer_name, issuer_key, public_key, sans=None, ca=False):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+               .issuer_name(issuer_name)
+               .public_key(public_key)
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(hours=1))
+               .not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("pki")
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
+    ca_cert = _certificate("Test CA", ca_name, ca_key, ca_key.public_key(), ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _certificate("matrix.test", ca_name, ca_key, key.public_key(), sans=[
+        x509.DNSName("matrix.test"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    ca_path = directory / "ca.pem"
+    ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    chain = directory / "server.pem"
+    chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return {"ca": str(ca_path), "chain": str(chain)}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        self.server.seen.append({"path": self.path, "host": self.headers.get("Host"),
+                                 "sni": getattr(self.connection, "sni_seen", "unset")})
+        if self.path == "/redirect":
+            self._reply(302, b"", {"Location": "https://elsewhere.test/x"})
+        elif self.path.startswith("/size/"):
+            # No Content-Length: the body ends when the connection closes (HTTP/1.0).
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b" " * int(self.path.split("/")[-1]))
+        elif self.path == "/claims-large":
+            self.send_response(200)
+            self.send_header("Content-Length", "60000")
+            self.end_headers()
+            self.wfile.write(b"{}")
+        else:
+            self._reply(200, b'{"m.server": "matrix.test:443"}',
+                        {"Cache-Control": "max-age=60", "X-Twice": "a"})
+
+    def _reply(self, status, body, headers=None):
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if headers and "X-Twice" in headers:
+            self.send_header("X-Twice", "b")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def web(pki):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki["chain"])
+
+    def remember_sni(ssl_socket, server_name, dummy):
+        ssl_socket.sni_seen = server_name
+
+    context.sni_callback = remember_sni
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def _get(transport, web, path="/", name="matrix.test", sni="matrix.test", max_bytes=51200):
+    return transport.https_get("127.0.0.1", web.server_address[1], path, name, name, sni,
+                               max_bytes)
+
+
+def test_connects_to_the_address_with_sni_host_and_verified_name(pki, web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
+    response = _get(transport, web)
+    assert response.status == 200
+    assert response.body == b'{"m.server": "matrix.test:443"}'
+    assert response.headers.get("cache-control") == "max-age=60"
+    assert response.headers.get_all("x-twice") == ["a", "b"]
+    assert response.too_large is False
+    assert response.peer_address == "127.0.0.1"
+    assert response.url == "https://matrix.test/"
+    assert web.seen[-1] == {"path": "/", "host": "matrix.test", "sni": "matrix.test"}
+
+
+def test_ip_literal_sends_no_sni_and_checks_the_ip(pki, web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
+    response = _get(transport, web, name="127.0.0.1", sni=None)
+    assert response.status == 200
+    assert web.seen[-1]["sni"] is None
+    assert web.seen[-1]["host"] == "127.0.0.1"
+
+
+def test_certificate_for_another_name_is_tls_invalid(pki, web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
+    with pytest.raises(TransportError) as caught:
+        _get(transport, web, name="other.test", sni="other.test")
+    assert caught.value.kind == "tls_invalid"
+    assert "other.test" in caught.value.message
+
+
+def test_untrusted_ca_is_tls_invalid(web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], timeout=5)
+    with pytest.raises(TransportError) as caught:
+        _get(transport, web)
+    assert caught.value.kind == "tls_invalid"
+
+
+def test_validate_certs_false_accepts_any_certificate(web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], timeout=5, validate_certs=False)
+    assert _get(transport, web, name="other.test", sni="other.test").status == 200
+
+
+def test_redirects_are_returned_not_followed(pki, web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
+    response = _get(transport, web, path="/redirect")
+    assert response.status == 302
+    assert response.headers.get("Location") == "https://elsewhere.test/x"
+
+
+@pytest.mark.parametrize("size, too_large", [(51199, False), (51200, True), (80000, True)])
+def test_body_is_capped(pki, web, size, too_large):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
+    response = _get(transport, web, path="/size/%d" % size)
+    assert response.too_large is too_large
+    assert len(response.body) == min(size, 51200)
+
+
+def test_content_length_above_the_cap_is_not_read(pki, web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
+    response = _get(transport, web, path="/claims-large")
+    assert response.too_large is True
+    assert response.body == b""
+
+
+def test_proxy_environment_is_ignored(pki, web, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
+    assert _get(transport, web).status == 200
+
+
+def test_refused_connection_is_unreachable():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    transport = NetworkTransport(nameservers=["127.0.0.1"], timeout=5)
+    with pytest.raises(TransportError) as caught:
+        transport.https_get("127.0.0.1", port, "/", "matrix.test", "matrix.test", "matrix.test",
+                            51200)
+    assert caught.value.kind == "unreachable"
+
+
+def test_unknown_ca_path_is_a_config_error(tmp_path):
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("nothing")
+    with pytest.raises(TransportError) as caught:
+        NetworkTransport(nameservers=["127.0.0.1"], ca_path=str(bad))
+    assert caught.value.kind == "config"
+
+
+# --- a UDP DNS server --------------------------------------------------------------------
+
+ZONE = {
+    ("_matrix-fed._tcp.example.test", "SRV"): ["10 5 8448 target.example.test.",
+                                               "20 0 443 backup.example.test."],
+    ("target.example.test", "A"): ["42.0.0.1"],
+    ("target.example.test", "AAAA"): ["2a01:4f8::1"],
+    ("real.example.test", "A"): ["42.0.0.2"],
+}
+CNAMES = {"alias.example.test": "hop.example.test", "hop.example.test": "real.example.test"}
+EXISTING = {"target.example.test", "real.example.test", "hop.example.test", "alias.example.test",
+            "_matrix-fed._tcp.example.test", "backup.example.test"}
+
+
+def _answer(query):
+    question = query.question[0]
+    name = question.name.to_text().rstrip(".")
+    rdtype = dns.rdatatype.to_text(question.rdtype)
+    response = dns.message.make_response(query)
+    if name == "servfail.example.test":
+        response.set_rcode(dns.rcode.SERVFAIL)
+        return response
+    if name == "silent.example.test":
+        return None
+    while name in CNAMES:
+        response.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "CNAME",
+                                                   CNAMES[name] + "."))
+        name = CNAMES[name]
+    records = ZONE.get((name, rdtype))
+    if records:
+        response.answer.append(dns.rrset.from_text_list(name + ".", 60, "IN", rdtype, records))
+    elif name not in EXISTING:
+        response.set_rcode(dns.rcode.NXDOMAIN)
+    return response
+
+
+@pytest.fixture(scope="module")
+def dns_port():
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                wire, peer = server.recvfrom(4096)
+            except socket.timeout:
+                continue
+            response = _answer(dns.message.from_wire(wire))
+            if response is not None:
+                server.sendto(response.to_wire(), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.fixture
+def resolver_transport(dns_port):
+    return NetworkTransport(nameservers=["127.0.0.1"], dns_port=dns_port, timeout=1)
+
+
+def test_srv_records(resolver_transport):
+    answer = resolver_transport.query_srv("_matrix-fed._tcp.example.test")
+    assert answer.rcode == "NOERROR"
+    assert sorted((r.priority, r.weight, r.port, r.target) for r in answer.records) == [
+        (10, 5, 8448, "target.example.test."), (20, 0, 443, "backup.example.test.")]
+
+
+@pytest.mark.parametrize("name, rcode", [
+    ("_matrix._tcp.example.test", "NXDOMAIN"),
+    ("target.example.test", "NODATA"),
+    ("servfail.example.test", "SERVFAIL"),
+    ("silent.example.test", "TIMEOUT"),
+])
+def test_srv_failures_are_rcodes_not_exceptions(resolver_transport, name, rcode):
+    answer = resolver_transport.query_srv(name)
+    assert answer.rcode == rcode
+    assert answer.records == []
+
+
+@pytest.mark.parametrize("host, family, rcode, addresses, chain", [
+    ("target.example.test", "A", "NOERROR", ["42.0.0.1"], []),
+    ("target.example.test", "AAAA", "NOERROR", ["2a01:4f8::1"], []),
+    ("alias.example.test", "A", "NOERROR", ["42.0.0.2"], ["hop.example.test", "real.example.test"]),
+    ("alias.example.test", "AAAA", "NODATA", [], ["hop.example.test", "real.example.test"]),
+    ("missing.example.test", "A", "NXDOMAIN", [], []),
+    ("servfail.example.test", "AAAA", "SERVFAIL", [], []),
+])
+def test_address_queries_follow_cnames(resolver_transport, host, family, rcode, addresses, chain):
+    answer = resolver_transport.query_address(host, family)
+    assert (answer.rcode, answer.addresses, answer.cname_chain) == (rcode, addresses, chain)
+
+
+def test_headers_are_case_insensitive_and_multi_valued():
+    headers = Headers([("Set-Thing", "1"), ("set-thing", "2"), ("Other", "x")])
+    assert headers.get_all("SET-THING") == ["1", "2"]
+    assert headers.get("set-thing") == "2"
+    assert headers.get("missing", "default") == "default"
+    assert "other" in headers
+    assert headers.to_dict() == {"set-thing": "1, 2", "other": "x"}
+
+
+@pytest.mark.parametrize("host, expected", [
+    ("example.com", "example.com"), ("42.0.0.1", "42.0.0.1"), ("::1", "[::1]"), ("[::1]", "[::1]"),
+])
+def test_url_host(host, expected):
+    assert url_host(host) == expected
