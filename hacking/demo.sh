@@ -79,5 +79,7 @@ python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["federa
 echo "demo: federation works, and the second run changed nothing."
 engine=${MOLECULE_CONTAINER_ENGINE:-podman}
 echo "demo: the lab's containers (look around with '$engine exec -it <name> bash'):"
-"$engine" ps --filter label=homeserver-delegation.molecule.scenario=$scenario --format '  {{.Names}}'
+# The lab's label, as molecule/resources/vars/lab.yml names it after this checkout.
+lab="molecule-$(printf %s "$PWD" | sha1sum | cut -c1-4)-$scenario"
+"$engine" ps --filter "label=homeserver-delegation.molecule.lab=$lab" --format '  {{.Names}}'
 echo "demo: remove the lab with 'make demo-clean'"
