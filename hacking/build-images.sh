@@ -14,7 +14,7 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security_mirror=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # What a minimal Debian server has, plus what Ansible needs to manage it and to run apt in
 # check mode (python3-apt, and apt lists that are kept in the image).
-base_packages=python3,python3-apt,systemd,systemd-sysv,ca-certificates,sudo,iproute2,procps
+base_packages=python3,python3-apt,systemd,systemd-sysv,ca-certificates,sudo,iproute2,procps,openssh-server
 
 log() { echo "build-images: $*"; }
 die() { echo "build-images: $*" >&2; exit 1; }
