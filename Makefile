@@ -98,6 +98,15 @@ package: venv  ## Build the collection tarball, install it, and use the installe
 molecule: venv  ## Every Molecule scenario (podman)
 	bash hacking/molecule-all.sh
 
+.PHONY: demo
+# With MOLECULE_IMAGE (a workstation with stock images) the host needs no preparation.
+demo: $(if $(MOLECULE_IMAGE),,host) venv  ## Start the demo lab (podman), delegate and verify example.test twice, print the report
+	bash hacking/demo.sh
+
+.PHONY: demo-clean
+demo-clean: link  ## Remove the demo lab: containers, network, files
+	bash hacking/demo.sh clean
+
 .PHONY: clean
 clean:  ## Remove the virtualenv and scratch files
 	rm -rf $(VENV) $(TMP) tests/output
