@@ -33,23 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-CHECKOUT = Path(__file__).resolve().parents[1]
-COLLECTIONS = CHECKOUT / '.tmp' / 'collections'
-LINK = COLLECTIONS / 'ansible_collections' / 'homeserver' / 'delegation'
+from _checkout import CHECKOUT, use_checkout_as_collection  # noqa: E402  (beside this script)
 
-
-def _use_checkout_as_collection() -> None:
-    """Same layout as `make link`: the checkout is homeserver.delegation for Python and Ansible."""
-    if not LINK.exists():
-        LINK.parent.mkdir(parents=True, exist_ok=True)
-        LINK.symlink_to(CHECKOUT)
-    sys.path.insert(0, str(COLLECTIONS))
-    os.environ['ANSIBLE_COLLECTIONS_PATH'] = str(COLLECTIONS)
-    os.environ['PYTHONPATH'] = str(COLLECTIONS) + (
-        os.pathsep + os.environ['PYTHONPATH'] if os.environ.get('PYTHONPATH') else '')
-
-
-_use_checkout_as_collection()
+use_checkout_as_collection()
 
 # pylint: disable=wrong-import-position
 from ansible_collections.homeserver.delegation.tests.lab.lab import Lab  # noqa: E402
