@@ -42,3 +42,16 @@ requirements:
   - dnspython >= 2.3
   - requests >= 2.28
 """
+
+    # Attributes of the verification modules (well_known_info, srv_info, federation_check):
+    # they only read, so check mode changes nothing about what they do.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""

@@ -50,15 +50,8 @@ options:
     default: true
 extends_documentation_fragment:
   - homeserver.delegation.connection
+  - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; it behaves the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - "Problem codes of a target address: C(connection_failed), C(connection_timeout),
     C(tls_handshake_failed), C(certificate_untrusted), C(certificate_name_mismatch),

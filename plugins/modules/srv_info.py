@@ -38,15 +38,8 @@ options:
     type: int
 extends_documentation_fragment:
   - homeserver.delegation.connection
+  - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; it behaves the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - "Problem codes: C(srv_lookup_failed) (SERVFAIL, REFUSED, timeout: Synapse then fails to
     connect), C(srv_unavailable) (target C(.)), C(target_is_cname) (forbidden by RFC 2782),

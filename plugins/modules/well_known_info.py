@@ -49,15 +49,8 @@ options:
     type: str
 extends_documentation_fragment:
   - homeserver.delegation.connection
+  - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads; it behaves the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 notes:
   - "Problem codes of the server document: C(not_found), C(http_error), C(not_json) (an HTML page
     included), C(not_object), C(missing_m_server), C(invalid_m_server), C(too_large),
