@@ -14,15 +14,8 @@ die() { echo "demo: $*" >&2; exit 1; }
 scenario=demo
 out=$PWD/.tmp/demo
 
-# The same tools and collection link as hacking/molecule-one.sh.
-if ! command -v molecule >/dev/null && [ -x .venv/bin/molecule ]; then
-  export PATH=$PWD/.venv/bin:$PATH
-fi
-command -v molecule >/dev/null || die "molecule is missing: run 'make venv' first"
-mkdir -p .tmp/collections/ansible_collections/homeserver
-ln -sfn "$PWD" .tmp/collections/ansible_collections/homeserver/delegation
-export ANSIBLE_COLLECTIONS_PATH=$PWD/.tmp/collections
-export MOLECULE_GLOB='molecule/*/molecule.yml'
+# shellcheck source=hacking/molecule-env.sh
+source hacking/molecule-env.sh
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 
 if [ "${1:-}" = clean ]; then
