@@ -64,6 +64,7 @@ benchmark: venv  ## Benchmarks with simulated wide-area latency (root; minutes)
 	$(BIN)/python -c 'from ansible_collections.homeserver.delegation.tests.lab.synapse import synapse_venv; synapse_venv()'
 	$(LAB_NETNS) $(BIN)/python benchmarks/discovery.py --names 30 500 --repeat 3
 	$(LAB_NETNS) $(BIN)/python benchmarks/federation_check.py --names 30 500 --repeat 3
+	$(LAB_NETNS) $(BIN)/python benchmarks/primitives.py
 
 .PHONY: sanity
 sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/homeserver/delegation

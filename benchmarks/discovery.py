@@ -23,6 +23,7 @@ Run as root from the checkout (see benchmarks/README.md):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -34,6 +35,7 @@ import time
 from pathlib import Path
 
 from _checkout import CHECKOUT, use_checkout_as_collection  # noqa: E402  (beside this script)
+from _cpu import CpuLedger, ledger_table  # noqa: E402
 
 use_checkout_as_collection()
 
@@ -44,10 +46,14 @@ from ansible_collections.homeserver.delegation.tests.lab.latency import LatencyI
 ZONE = 'bench.test'
 
 
-def build(lab: Lab, count: int, proxy_address: str) -> list[str]:
-    """Zone and vhosts for `count` delegated names; every address is the delaying proxy's."""
+def build(lab: Lab, count: int, proxy_address: str, origin_address: str | None = None) -> list[str]:
+    """Zone and vhosts for `count` delegated names; every address is the delaying proxy's.
+
+    nginx listens on `origin_address` (default: a new address, behind the proxy); give the
+    proxy's address to have the names point at nginx itself, without a proxy.
+    """
     zone = lab.bind.static_zone(ZONE)
-    origin_address = lab.new_ipv4()  # where nginx really listens, behind the proxy
+    origin_address = origin_address or lab.new_ipv4()
     names = []
     for index in range(count):
         name = f's{index}.{ZONE}'
@@ -93,19 +99,19 @@ def run_playbook(names: list[str], options: dict, workdir: Path) -> dict:
     return data
 
 
-def run_engine_alone(names: list[str], options: dict, workdir: Path) -> float:
-    """The same resolution without Ansible, in a fresh Python process; returns its seconds."""
+def run_engine_alone(names: list[str], options: dict, workdir: Path) -> dict:
+    """The same resolution without Ansible, in a fresh Python process; returns its seconds and CPU seconds."""
     vars_path = workdir / 'engine.json'
     vars_path.write_text(json.dumps({'names': names, 'options': options}), encoding='utf-8')
     run = subprocess.run([sys.executable, __file__, '--engine-alone', str(vars_path)],
                          capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise SystemExit(f'engine run failed:\n{run.stdout}\n{run.stderr}')
-    return float(run.stdout.strip())
+    return json.loads(run.stdout)
 
 
 def engine_alone(vars_path: Path) -> None:
-    """Child process of run_engine_alone(): resolve, print the seconds taken."""
+    """Child process of run_engine_alone(): resolve, print the seconds and CPU seconds taken."""
     # pylint: disable=import-outside-toplevel
     from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
         transport_from_options,
@@ -118,14 +124,14 @@ def engine_alone(vars_path: Path) -> None:
     options = dict(spec['options'])
     concurrency = options.pop('concurrency', None)
     transport = transport_from_options(options)
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     with ServerDiscovery(transport) as discovery:
         results = discovery.resolve_many(spec['names'], concurrency=concurrency)
-    seconds = time.monotonic() - started
+    seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
     failed = [result for result in results if isinstance(result, DiscoveryError)]
     if failed:
         raise SystemExit(f'{len(failed)} names failed, first: {failed[0]}')
-    print(seconds)
+    print(json.dumps({'seconds': seconds, 'cpu_seconds': cpu_seconds}))
 
 
 def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dict:
@@ -145,7 +151,7 @@ def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dic
         run_playbook(names[:1], options, Path(workdir))
         single, together, task, engine = [], [], [], []
         load_before = os.getloadavg()[0]
-        chain, cpu = {}, {}
+        chain, cpu, cpu_ledger = {}, {}, {}
         for _run in range(repeat):
             queries, connections = latency.queries, latency.connections
             one = run_playbook(names[:1], options, Path(workdir))
@@ -155,7 +161,10 @@ def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dic
             everything = run_playbook(names, options, Path(workdir))
             together.append(everything['lookup_finished'] - everything['lookup_started'])
             task.append(everything['task_finished'] - everything['task_started'])
-            engine.append(run_engine_alone(names, options, Path(workdir)))
+            with CpuLedger(lab) as ledger:
+                engine_run = run_engine_alone(names, options, Path(workdir))
+            engine.append(engine_run['seconds'])
+            cpu_ledger = dataclasses.asdict(ledger.result(engine_run['cpu_seconds']))
             cpu = {'ansible_playbook': everything['ansible_cpu_seconds'],
                    'latency_relays': everything['relay_cpu_seconds'],
                    'wall': everything['process_seconds']}
@@ -170,7 +179,7 @@ def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dic
                 'task_seconds': statistics.median(task),
                 'engine_seconds': statistics.median(engine),
                 'single_round_trips': statistics.median(single) / rtt if rtt else float('nan'),
-                'chain': chain, 'cpu_seconds_last_run': cpu,
+                'chain': chain, 'cpu_seconds_last_run': cpu, 'cpu_ledger': cpu_ledger,
                 'ratio': statistics.median(together) / statistics.median(single),
                 'runs': {'single': single, 'all': together, 'task': task, 'engine': engine}}
 
@@ -207,6 +216,8 @@ def main() -> None:
               f"whole ansible-playbook run: {cpu['wall']:.1f} s wall, "
               f"{cpu['ansible_playbook']:.1f} s CPU in ansible-playbook, "
               f"{cpu['latency_relays']:.1f} s CPU in the latency relays ({os.cpu_count()} CPUs).")
+    print('\nWhere the CPU went while the engine alone resolved all names (last run):\n')
+    print(ledger_table(rows, 'engine'))
     chain = rows[-1]['chain']
     print(f"\nThe longest chain alone made {chain['dns_queries']} DNS queries and "
           f"{chain['tcp_connections']} TCP connection(s) through the delaying relays.")

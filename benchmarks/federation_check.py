@@ -23,6 +23,7 @@ Run as root from the checkout (see benchmarks/README.md):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 
 from _checkout import use_checkout_as_collection  # noqa: E402  (beside this script)
+from _cpu import CpuLedger, ledger_table  # noqa: E402
 
 use_checkout_as_collection()
 
@@ -115,12 +117,14 @@ def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dic
         latency.tcp_proxy((proxy_address, 8448), (origin_address, 8448))
         options = {'nameservers': [forwarder], 'dns_port': 53, 'ca_path': lab.ca_path, 'timeout': 30}
         run_check(names[:1], options, concurrency)  # warm-up: byte-code, caches; not counted
-        single, together, cpu, chain = [], [], [], {}
+        single, together, cpu, chain, cpu_ledger = [], [], [], {}, {}
         for _round in range(repeat):
             queries, connections = latency.queries, latency.connections
             single.append(run_check(names[-1:], options, concurrency)['seconds'])
             chain = {'dns_queries': latency.queries - queries, 'tcp_connections': latency.connections - connections}
-            everything = run_check(names, options, concurrency)
+            with CpuLedger(lab) as ledger:
+                everything = run_check(names, options, concurrency)
+            cpu_ledger = dataclasses.asdict(ledger.result(everything['cpu_seconds']))
             together.append(everything['seconds'])
             cpu.append(everything['cpu_seconds'])
         return {'names': count, 'rtt_ms': rtt * 1000, 'repeat': repeat,
@@ -128,7 +132,7 @@ def measure(count: int, rtt: float, repeat: int, concurrency: int | None) -> dic
                 'single_round_trips': statistics.median(single) / rtt if rtt else float('nan'),
                 'ratio': statistics.median(together) / statistics.median(single),
                 'cpu_seconds': statistics.median(cpu),
-                'chain': chain, 'runs': {'single': single, 'all': together, 'cpu': cpu}}
+                'chain': chain, 'cpu_ledger': cpu_ledger, 'runs': {'single': single, 'all': together, 'cpu': cpu}}
 
 
 def main() -> None:
@@ -152,6 +156,8 @@ def main() -> None:
         print(f"| {row['names']} | {row['all_seconds'] * 1000:.0f} ms | {row['cpu_seconds'] * 1000:.0f} ms "
               f"| {row['single_seconds'] * 1000:.0f} ms | {row['single_round_trips']:.1f} | {row['ratio']:.2f} "
               f"| {'yes' if row['ratio'] <= 2 else 'NO'} |")
+    print('\nWhere the CPU went while federation_check checked all names (last run):\n')
+    print(ledger_table(rows, 'federation_check'))
     chain = rows[-1]['chain']
     print(f"\nOne name alone made {chain['dns_queries']} DNS queries and {chain['tcp_connections']} TCP "
           f"connections through the delaying relays.")
