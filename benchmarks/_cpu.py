@@ -48,7 +48,6 @@ def process_tree_cpu_seconds(root_pids: list[int]) -> float:
 class CpuUse:
     """CPU seconds spent during one run, by part."""
 
-    wall: float
     measured: float
     lab_servers: float
     relays: float
@@ -74,23 +73,21 @@ class CpuLedger:
 
     def __init__(self, lab):
         self._pids = [lab.nginx.process.pid, lab.bind.process.pid]
-        self._started = self._own = self._servers = 0.0
+        self._at_start = (0.0, 0.0)
+        self._servers = self._relays = 0.0
 
     def __enter__(self) -> CpuLedger:
-        self._servers = process_tree_cpu_seconds(self._pids)
-        self._own = time.process_time()
-        self._started = time.monotonic()
+        self._at_start = (process_tree_cpu_seconds(self._pids), time.process_time())
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._wall = time.monotonic() - self._started
-        self._own = time.process_time() - self._own
-        self._servers = process_tree_cpu_seconds(self._pids) - self._servers
+        servers, own = self._at_start
+        self._servers = process_tree_cpu_seconds(self._pids) - servers
+        self._relays = time.process_time() - own
 
     def result(self, measured_cpu_seconds: float) -> CpuUse:
         """The ledger of the run, given the CPU seconds the measured process reported."""
-        return CpuUse(wall=self._wall, measured=measured_cpu_seconds,
-                      lab_servers=self._servers, relays=self._own)
+        return CpuUse(measured=measured_cpu_seconds, lab_servers=self._servers, relays=self._relays)
 
 
 def ledger_table(rows: list[dict], measured_label: str) -> str:
