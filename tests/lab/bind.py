@@ -27,11 +27,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import dns.exception
 import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.tsigkeyring
+import dns.zone
 
 from ._process import LabError, ManagedProcess, run
 
@@ -304,9 +306,15 @@ class Bind:
         served = self.query(zone.origin, 'SOA').answer[0][0].serial
         # Above whatever the updates made it, so the reloaded file is seen as newer.
         zone.serial = max(zone.serial, served) + 1
+        path = self._zone_file(zone)
         self.rndc('freeze', zone.origin)
         try:
-            path = self._zone_file(zone)
+            # freeze answers before its dump of the updated zone reaches the file: writing
+            # first would let the dump overwrite the reset, and thaw would load the updates
+            # again. The dump is renamed into place, so the file shows the served serial once
+            # it is complete (no dump at all when nothing was updated: the file has it already).
+            self.process.wait_until(lambda: self._file_serial(path, zone.origin) == served, 30,
+                                    f'writing {zone.origin} serial {served} to {path}')
             Path(str(path) + '.jnl').unlink(missing_ok=True)
             path.write_text(zone.render(), encoding='utf-8')
         finally:
@@ -314,6 +322,15 @@ class Bind:
         # thaw only schedules the reload: wait until the new serial is served.
         self.process.wait_until(lambda: self._serial(zone) == zone.serial, 30,
                                 f'serving {zone.origin} serial {zone.serial}')
+
+    @staticmethod
+    def _file_serial(path: Path, origin: str) -> int | None:
+        try:
+            parsed = dns.zone.from_file(str(path), origin=origin, relativize=False)
+        except (OSError, dns.exception.DNSException):
+            return None
+        soa = parsed.get_rdataset(parsed.origin, 'SOA')
+        return soa[0].serial if soa else None
 
     def _serial(self, zone: Zone) -> int | None:
         answer = self.query(zone.origin, 'SOA', timeout=0.5)
