@@ -59,6 +59,7 @@ run_in_trixie() {
 
 log "make host inside a Debian 13 container"
 # The packages come first, then the CA bundle the machine trusts replaces trixie's own.
+# shellcheck disable=SC2016  # expanded by the shell inside the container
 run_in_trixie '
   set -e
   export DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin
