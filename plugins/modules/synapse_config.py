@@ -124,14 +124,33 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._synapse_config import (
+    DEFAULT_MAX_SIZE,
     HAS_YAML,
     SynapseConfigError,
+    decode_config,
     edit_config,
+    read_config,
+    redact_secrets,
+    secret_values,
 )
 
 
+class _SynapseConfigModule(AnsibleModule):
+    """AnsibleModule that masks the secrets in ``settings`` from the very first log line.
+
+    ``no_log`` can only hide a whole option, which would hide every setting from the diff too;
+    the secret values are known only once the options are parsed, and AnsibleModule logs its
+    invocation right after that, from this method.
+    """
+
+    def _log_invocation(self):
+        self.no_log_values.update(secret_values(self.params.get("settings")))
+        super()._log_invocation()
+
+
 def _write_atomically(module, path, data):
-    directory = os.path.dirname(os.path.abspath(path))
+    """Replace ``path`` (a regular file, never a link) by a file holding ``data``."""
+    directory = os.path.dirname(path)
     handle, temp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path))
     try:
         with os.fdopen(handle, "wb") as temp_file:
@@ -144,43 +163,44 @@ def _write_atomically(module, path, data):
 
 
 def main():
-    module = AnsibleModule(
+    module = _SynapseConfigModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
-            settings=dict(type="dict", default={}),
+            settings=dict(type="dict", default={}, no_log=False),
             absent=dict(type="list", elements="str", default=[]),
             backup=dict(type="bool", default=False),
+            max_size=dict(type="int", default=DEFAULT_MAX_SIZE),
         ),
         supports_check_mode=True,
     )
+    # Also when the task's no_log skipped the invocation log.
+    module.no_log_values.update(secret_values(module.params["settings"]))
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
     path = module.params["path"]
+    if module.params["max_size"] < 1:
+        module.fail_json(msg="max_size must be a positive number of bytes, not %d" % module.params["max_size"])
     try:
-        with open(path, "rb") as config_file:
-            old_bytes = config_file.read()
-        old_text = old_bytes.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        module.fail_json(msg="%s: not UTF-8 text: %s" % (path, to_native(exc)), changed_keys=[])
-    except OSError as exc:
-        module.fail_json(msg="%s: cannot read: %s" % (path, to_native(exc)), changed_keys=[])
-    try:
+        # A link is followed: its target is edited in its own directory and the link stays.
+        real_path, old_bytes = read_config(path, module.params["max_size"])
+        old_text = decode_config(old_bytes)
         result = edit_config(old_text, module.params["settings"], module.params["absent"])
     except SynapseConfigError as exc:
-        module.fail_json(msg="%s: %s; nothing was changed" % (path, exc), changed_keys=[])
+        module.fail_json(msg="%s; nothing was changed" % exc.located(path), changed_keys=[])
 
     new_bytes = result.text.encode("utf-8")
     changed = new_bytes != old_bytes
     response = dict(changed=changed, changed_keys=result.changed_keys if changed else [])
     if changed and module._diff:  # pylint: disable=protected-access
-        response["diff"] = dict(before=old_text, after=result.text, before_header=path, after_header=path)
+        before, after = redact_secrets(old_text, result.text)
+        response["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
     if changed and not module.check_mode:
         if module.params["backup"]:
-            response["backup_file"] = module.backup_local(path)
+            response["backup_file"] = module.backup_local(real_path)
         try:
-            _write_atomically(module, path, new_bytes)
+            _write_atomically(module, real_path, new_bytes)
         except OSError as exc:
-            module.fail_json(msg="%s: cannot write: %s" % (path, to_native(exc)), changed_keys=[])
+            module.fail_json(msg="%s: cannot write %s: %s" % (path, real_path, to_native(exc)), changed_keys=[])
     module.exit_json(**response)
 
 
