@@ -32,6 +32,38 @@ description:
   - The file is replaced atomically (a temporary file in the same directory, then a rename); its owner,
     group and mode are kept. A file that uses CRLF line breaks gets CRLF in the new lines too. When a new
     key is added after the last line of a file that has no final line break, that line gets one.
+  - When O(path) is a symbolic link (or a chain of them, relative or absolute), the link is followed: the file
+    it leads to is edited, atomically in that file's own directory with its owner, group and mode, and the
+    link stays as it is. A backup, with O(backup=true), goes beside that file too. A path that is not a
+    regular file (a directory, a FIFO, a device) is refused without being opened for reading.
+  - >-
+    Hostile or broken files are refused before they can cost time or memory. A file larger than O(max_size)
+    bytes is not read. Collections nested deeper than 100 levels are refused as the scanner meets them. YAML
+    aliases are counted as they are composed: a file whose aliases would expand it to more than 1,000,000
+    nodes (an alias bomb such as "billion laughs") is refused, and so is an alias inside the value it names.
+    Comparisons visit values shared through aliases once, so a file within these limits is compared in
+    time proportional to its size.
+  - >-
+    Every problem in the file is reported as C(path:line:column: problem) (or C(path: problem) when it has no
+    place): bytes that are not UTF-8, characters YAML does not allow, scanner, parser, composer and
+    constructor errors (duplicate anchors, undefined aliases, unknown tags, impossible dates such as
+    C(2001-13-01)), duplicate keys, and the limits above. PyYAML's own text, which quotes the offending line,
+    is never shown.
+  - >-
+    In diff mode, the values of settings that hold secrets are shown as C(<redacted>) in both texts of the
+    diff, and as C(<redacted, changed>) in the new text when they changed. Everything else, keys and comments
+    included, is shown as it is. Redacted are the values, at any depth, of keys whose name contains
+    C(secret), C(password) or C(passwd) or starts with C(signing_key) (C(macaroon_secret_key), C(form_secret),
+    C(registration_shared_secret), C(turn_shared_secret), C(worker_replication_secret), oidc C(client_secret),
+    C(redis.password), C(password_config), C(signing_key_path)...); of keys with a word C(pass), C(passphrase),
+    C(dsn), C(jwk) or C(psk) (C(email.smtp_pass), C(sentry.dsn)); of keys ending in C(token), C(private_key),
+    C(api_key) or C(access_key) (C(recaptcha_private_key)); the whole of C(database.args) and
+    C(databases.<name>.args); what an alias inside such a value names; and commented-out lines that set such a
+    key (C(#turn_shared_secret: "...")). Words are separated by anything but letters and digits.
+  - >-
+    Secrets set through O(settings), under a key named as above at any depth, are no_log values: Ansible
+    masks them in the module's result, its logged invocation and error messages. Refusals that would quote a
+    value quote C(<redacted>) instead for such keys.
 author:
   - homeserver.delegation developers (@homeserver-delegation)
 extends_documentation_fragment:
@@ -42,7 +74,7 @@ attributes:
     details: Reports what would change and writes nothing.
   diff_mode:
     support: full
-    details: The diff is a unified diff of the file's text.
+    details: The diff is a unified diff of the file's text, with the values of secrets redacted (see the description).
   platform:
     platforms: posix
 options:
@@ -54,11 +86,16 @@ options:
   settings:
     description:
       - Top-level keys and the values they must have.
+      - Each key must be a Synapse setting name, C(\A[a-z][a-z0-9_]{0,127}\Z) (lowercase letters, digits and
+        underscores, starting with a letter, as all of Synapse's top-level keys are); anything else, such as a
+        key with a newline, is refused. Keys nested in values are free.
+      - Values of keys that hold secrets (see the description) are treated as no_log values.
     type: dict
     default: {}
   absent:
     description:
       - Top-level keys that must not be present. A key may not be both here and in O(settings).
+      - Keys follow the same grammar as in O(settings).
     type: list
     elements: str
     default: []
@@ -67,6 +104,14 @@ options:
       - Keep a copy of the old file, with a timestamp in its name, when the file changes.
     type: bool
     default: false
+  max_size:
+    description:
+      - The largest file, in bytes, the module reads. A larger one is refused, naming its size and this limit,
+        before it is read.
+      - The default, 512 KiB, is five times Synapse's full sample configuration (every option documented,
+        about 100 KB). The module parses in pure Python, like Synapse, so time grows with the size.
+    type: int
+    default: 524288
 notes:
   - Synapse merges several configuration files shallowly (a later file replaces whole top-level keys).
     To keep the main file untouched, a dedicated file in a C(conf.d/) directory given to Synapse with
