@@ -32,7 +32,8 @@ description:
   - The file is replaced atomically (a temporary file in the same directory, then a rename); its owner,
     group and mode are kept. A file that uses CRLF line breaks gets CRLF in the new lines too. When a new
     key is added after the last line of a file that has no final line break, that line gets one.
-  - When O(path) is a symbolic link (or a chain of them, relative or absolute), the link is followed: the file
+  - >-
+    When O(path) is a symbolic link (or a chain of them, relative or absolute), the link is followed: the file
     it leads to is edited, atomically in that file's own directory with its owner, group and mode, and the
     link stays as it is. A backup, with O(backup=true), goes beside that file too. A path that is not a
     regular file (a directory, a FIFO, a device) is refused without being opened for reading.
