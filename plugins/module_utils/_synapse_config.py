@@ -1030,7 +1030,7 @@ def _key_name(key_node):
     return key_node.value if isinstance(key_node, yaml.ScalarNode) else None
 
 
-_COMMENTED_SETTING = re.compile(r"(?m)^([ \t]*#[ \t]*([A-Za-z0-9_.-]+)[ \t]*:[ \t]*)(\S[^\r\n]*)$")
+_COMMENTED_SETTING = re.compile(r"(?m)^([ \t]*#[ \t]*([A-Za-z0-9_.-]+)[ \t]*:[ \t]*)(\S[^\r\n]*)(?=\r?\n|\Z)")
 
 
 def _redact(text, ranges, changed_paths):

@@ -300,6 +300,7 @@ REDACTION_CASES = [
     ("merge-into-database-args", "base: &db {host: merged-host}\ndatabase:\n  args:\n    <<: *db\n", "merged-host", "database:"),
     ("multi-line-plain-secret", "form_secret: first\n  second-line-secret\nnext: 1\n", "second-line-secret", "next: 1"),
     ("crlf-line-breaks", "a: 1\r\nmacaroon_secret_key: crlf-secret\r\nb: 2\r\n", "crlf-secret", "b: 2\r\n"),
+    ("crlf-commented-secret", "a: 1\r\n#form_secret: old-crlf-secret\r\nb: 2\r\n", "old-crlf-secret", "b: 2\r\n"),
 ]
 
 
