@@ -677,10 +677,8 @@ class _Document:
         if not isinstance(root, yaml.MappingNode):
             raise _at_mark("the top level is not a mapping of settings", root.start_mark)
         if root.flow_style:
-            raise _at_mark(
-                "the top-level mapping is written in flow style ({...}); only block style can be edited",
-                root.start_mark,
-            )
+            flow_style = "the top-level mapping is written in flow style ({...}); only block style can be edited"
+            raise _at_mark(flow_style, root.start_mark)
         entries = []
         for key_node, value_node in root.value:
             where = key_node.start_mark
