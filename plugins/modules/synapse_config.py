@@ -36,7 +36,7 @@ description:
     When O(path) is a symbolic link (or a chain of them, relative or absolute), the link is followed: the file
     it leads to is edited, atomically in that file's own directory with its owner, group and mode, and the
     link stays as it is. A backup, with O(backup=true), goes beside that file too. A path that is not a
-    regular file (a directory, a FIFO, a device) is refused without being opened for reading.
+    regular file (a directory, a FIFO, a device) is refused without being read; a FIFO does not block it.
   - >-
     Hostile or broken files are refused before they can cost time or memory. A file larger than O(max_size)
     bytes is not read. Collections nested deeper than 100 levels are refused as the scanner meets them. YAML
