@@ -65,7 +65,9 @@ stage() {
   mkdir -p "$definition"
   ansible-galaxy collection build --output-path "$definition" . > /dev/null
   local tarballs=("$definition"/homeserver-delegation-*.tar.gz)
-  [ ${#tarballs[@]} -eq 1 ] && [ -f "${tarballs[0]}" ] || die "no collection tarball in $definition"
+  if [ ${#tarballs[@]} -ne 1 ] || [ ! -f "${tarballs[0]}" ]; then
+    die "expected one collection tarball in $definition"
+  fi
   tarball=$(basename "${tarballs[0]}")
   cp hacking/ee/execution-environment.yml "$definition/"
   cat > "$definition/requirements.yml" <<EOF
