@@ -248,7 +248,10 @@ if [ "$mode" = image ]; then
   log "done in $((SECONDS - start)) s"
   exit 0
 fi
+# The lab goes away however the script ends: success, failure, Ctrl-C or termination.
 trap lab_down EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 lab_up
 run_verify
-log "done in $((SECONDS - start)) s (the lab's removal follows, when this run started it)"
+log "done in $((SECONDS - start)) s"
