@@ -36,6 +36,11 @@ case "$mode" in
   *) die "usage: $0 [image|context]" ;;
 esac
 
+# The EE runs on the demo lab's podman network: the lab must be on podman too.
+if [ "$mode" = all ] && [ "${MOLECULE_CONTAINER_ENGINE:-podman}" != podman ]; then
+  die "MOLECULE_CONTAINER_ENGINE=$MOLECULE_CONTAINER_ENGINE: the EE runs on the demo lab's network, which must be podman's"
+fi
+
 ee_image=${EE_IMAGE:-localhost/homeserver-delegation/ee:latest}
 base_image=localhost/homeserver-delegation/ee-base:latest
 base_from=${EE_BASE_FROM:-localhost/homeserver-delegation/debian12-systemd:latest}
@@ -172,11 +177,13 @@ lab_up() {
   # shellcheck source=hacking/molecule-env.sh
   source hacking/molecule-env.sh
   local image
-  for image in localhost/homeserver-delegation/debian12-systemd:latest \
-               localhost/homeserver-delegation/debian12-bind:latest \
-               localhost/homeserver-delegation/debian12-synapse:latest; do
-    podman image exists "$image" || die "image $image is missing: run 'make host' (hacking/build-images.sh)"
-  done
+  if [ -z "${MOLECULE_IMAGE:-}" ]; then
+    for image in localhost/homeserver-delegation/debian12-systemd:latest \
+                 localhost/homeserver-delegation/debian12-bind:latest \
+                 localhost/homeserver-delegation/debian12-synapse:latest; do
+      podman image exists "$image" || die "image $image is missing: run 'make host' (hacking/build-images.sh), or set MOLECULE_IMAGE"
+    done
+  fi
   # Names as molecule/resources/vars/lab.yml makes them for this checkout.
   lab_prefix="molecule-$(printf %s "$PWD" | sha1sum | cut -c1-4)-demo"
   if [ "$(podman inspect --format '{{.State.Running}}' "$lab_prefix-web" 2>/dev/null)" = true ]; then
