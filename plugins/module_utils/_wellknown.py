@@ -38,18 +38,26 @@ invalid_m_server    ``m.server`` is not a string or not a valid server name
 redirect_loop       a redirect led back to a URL already requested
 too_many_redirects  more than 10 redirects
 insecure_redirect   a redirect to a non-https URL
+redirect_to_internal_address
+                    a redirect from a name that resolves to public addresses leads to an
+                    internal one (loopback, private, link-local; see
+                    ``_transport.is_internal_address``): refused before connecting, unless
+                    the transport's ``allow_internal_redirects`` is true
 =================== ===================================================================
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import timezone
 from urllib.parse import urljoin, urlsplit
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
+    JsonDocumentError,
+    parse_json_body,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     ServerNameError,
     parse_server_name,
@@ -57,6 +65,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     Headers,
     TransportError,
+    is_internal_address,
     is_ip_address,
     lookup_host_addresses,
     url_host,
@@ -100,6 +109,8 @@ class WellKnownFetch:
     error: str | None = None
     cache_seconds: int = ERROR_CACHE_SECONDS
     peer_address: str | None = None
+    # The addresses the host of the last requested URL resolved to (not reported).
+    hop_addresses: list = field(default_factory=list)
 
     @property
     def valid(self):
@@ -129,10 +140,6 @@ class WellKnownFetch:
         }
 
 
-def _reject_constant(name):
-    raise ValueError("%s is not valid JSON" % name)
-
-
 def validate_server_document(body):
     """Validate a well-known server document body (bytes).
 
@@ -142,17 +149,9 @@ def validate_server_document(body):
     invalid_m_server (``document`` is still returned when the JSON parsed).
     """
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, None, "not_json", "the body is not UTF-8 (%s)" % exc.reason
-    try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        return None, None, "not_json", "the body is JSON nested too deeply to parse"
-    except ValueError as exc:
-        if text.strip() == "":
-            return None, None, "not_json", "the body is empty, not JSON"
-        return None, None, "not_json", "the body is not valid JSON: %s" % exc
+        document = parse_json_body(body)
+    except JsonDocumentError as exc:
+        return None, None, "not_json", str(exc)
     if not isinstance(document, dict):
         return document, None, "not_object", (
             "the JSON is %s, not an object" % _json_type(document))
@@ -257,10 +256,13 @@ def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=Non
     url = well_known_url(hostname)
     fetch = WellKnownFetch(hostname=hostname, url=url)
     visited = {url}
+    refuse_internal = False
     while True:
-        response = _get_once(transport, url, resolve_addresses, fetch)
+        response = _get_once(transport, url, resolve_addresses, fetch, refuse_internal)
         if response is None:
             return fetch
+        if not fetch.redirects:
+            refuse_internal = refuses_internal_redirects(transport, fetch.hop_addresses)
         fetch.final_url = url
         fetch.status = response.status
         fetch.peer_address = response.peer_address
@@ -287,6 +289,15 @@ def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=Non
             url = next_url
             continue
         return _evaluate_final(fetch, response, now)
+
+
+def refuses_internal_redirects(transport, origin_addresses):
+    """Whether redirects to internal addresses are refused after a first request to a host
+    that resolved to ``origin_addresses``: yes when one of them is public, unless the
+    transport's ``allow_internal_redirects`` is true (for labs)."""
+    if getattr(transport, "allow_internal_redirects", False):
+        return False
+    return any(not is_internal_address(address) for address in origin_addresses)
 
 
 def _failed(fetch, code, message):
@@ -320,9 +331,11 @@ def _evaluate_final(fetch, response, now):
     return fetch
 
 
-def _get_once(transport, url, resolve_addresses, fetch):
+def _get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
     """Request ``url`` once (no redirects), trying each address of its host in turn.
 
+    ``refuse_internal``: ``url`` is a redirect target that may not lead to an internal
+    address; if its host is one or resolves to one, nothing is requested.
     Returns the HttpResponse, or None after recording the error in ``fetch``.
     """
     parts = urlsplit(url)
@@ -350,6 +363,15 @@ def _get_once(transport, url, resolve_addresses, fetch):
             _failed(fetch, code, "cannot request %s: %s has no address (%s)"
                     % (url, host, resolved.describe()))
             return None
+    fetch.hop_addresses = list(addresses)
+    internal = [address for address in addresses if is_internal_address(address)]
+    if refuse_internal and internal:
+        _failed(fetch, "redirect_to_internal_address",
+                "the redirects from %s lead to %s, at the internal address %s (loopback, private "
+                "or link-local), although %s resolves to public addresses; refused without "
+                "connecting (allow_internal_redirects allows it, for labs)"
+                % (fetch.url, url, ", ".join(internal), urlsplit(fetch.url).hostname))
+        return None
 
     last_error = None
     for address in addresses:
