@@ -80,6 +80,9 @@ def _json_body(response):
 def _response_problem(response, path, code_prefix):
     """The problem of a non-200 or failed response, or None."""
     if response.get("error"):
+        if response.get("error_kind") == "timeout":
+            # Not a missing endpoint: the server did not answer in time (or trickled).
+            return _problem("connection_timeout", "GET %s failed: %s" % (path, response["error"]))
         return _problem(code_prefix + "_unavailable", "GET %s failed: %s" % (path, response["error"]))
     if response.get("status") != 200:
         return _problem(code_prefix + "_unavailable", "GET %s answered HTTP %s" % (path, response.get("status")))

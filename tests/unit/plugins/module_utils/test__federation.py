@@ -263,3 +263,16 @@ def test_a_federation_answer_that_is_not_valid_json_is_reported_not_a_crash(path
     assert [c["address"] for c in failed] == ["42.0.0.20"]
     assert [p["code"] for p in failed[0]["problems"]] == [expected]
     assert detail in failed[0]["problems"][0]["message"]
+
+
+def test_a_request_that_misses_the_deadline_is_a_connection_timeout():
+    late = {"status": None, "headers": {}, "body": b"", "too_large": False, "error_kind": "timeout",
+            "error": "no complete response within 10 s (the deadline of the whole probe)"}
+    report = check(with_target(**{"/_matrix/federation/v1/version": late, "/_matrix/key/v2/server": late}))
+    report = report["servers"][NAME]
+    assert codes(report, "error") == ["connection_timeout"]
+    failed = [c for c in report["connections"] if not c["ok"]]
+    assert [c["address"] for c in failed] == ["42.0.0.20"]
+    assert sorted(p["message"].split(": ", 1)[1] for p in failed[0]["problems"]) == [
+        "GET /_matrix/federation/v1/version failed: " + late["error"],
+        "GET /_matrix/key/v2/server failed: " + late["error"]]
