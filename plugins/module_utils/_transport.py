@@ -19,8 +19,10 @@ these methods (duck-typed, so unit tests inject a fake one):
     ``tls_server_name`` (a hostname or an IP address), sending ``Host: host_header``.
     Redirects are NOT followed (the caller resolves each hop through its own DNS). A body of
     ``max_bytes`` bytes or more, or a ``Content-Length`` above it, is not read further and the
-    response has ``too_large=True``. Raises :class:`TransportError` when no HTTP response
-    is obtained.
+    response has ``too_large=True``. The whole request (connect, TLS handshake, headers and
+    body) must be done within the transport's ``timeout`` (see ``_deadline``), or it raises
+    ``TransportError("timeout")``. Raises :class:`TransportError` when no HTTP response is
+    obtained.
 
 DNS result codes (``rcode`` of the answers):
 

@@ -12,10 +12,14 @@ Rules (Server-Server API "Resolving server names", step 3, with Synapse's number
   hostname, SNI and Host set to the hostname.
 - Only a final 200 counts. 301, 302, 303, 307 and 308 are followed (across hosts, each new host
   resolved through the transport's DNS), at most 10 hops; a redirect to ``http://`` is refused
-  (``insecure_redirect``), a URL seen before is a loop (``redirect_loop``).
+  (``insecure_redirect``), a URL seen before is a loop (``redirect_loop``). When the hostname
+  resolved to at least one public address, a redirect whose host is an internal address or
+  resolves to one (``_transport.is_internal_address``) is refused before connecting
+  (``redirect_to_internal_address``), unless the transport's ``allow_internal_redirects``.
 - A body of 51200 bytes or more (or a ``Content-Length`` above 51200) is refused.
-- The body must be UTF-8 JSON (``NaN``/``Infinity`` rejected, like Synapse) holding an object
-  whose ``m.server`` is a string that passes the server-name grammar.
+- The body must be UTF-8 JSON (``NaN``/``Infinity`` rejected, like Synapse; at most 64 levels
+  deep, see ``_json_document``) holding an object whose ``m.server`` is a string that passes
+  the server-name grammar.
 - The cache period comes from ``Cache-Control``/``Expires`` as Synapse reads them, clamped to
   300..172800 s, 86400 s when no header gives one; a failed fetch reports 3600 s (the spec's
   "errors are recommended to be cached for up to an hour").
