@@ -30,9 +30,13 @@ MAX_DEPTH = 64
 MAX_BYTES = 256 * 1024
 
 # A JSON string (with escapes) or one bracket. Strings are matched whole so that brackets
-# inside them are not counted; an unterminated string matches nothing and the brackets after
-# it count, which can only over-estimate the depth of a body json.loads refuses anyway.
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# inside them are not counted. A string that is not terminated runs to the end of the text
+# (and so does a final lone backslash): every match attempt that starts succeeds without
+# backtracking, so the scan stays linear whatever the body (a pattern that could fail after
+# scanning to the end would be retried at every later quote: quadratic time on a body made
+# of escaped quotes). Brackets before an unterminated string are counted, which is all
+# json.loads can recurse into before it refuses the string.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.|\\\Z)*(?:"|\Z)|[\[\]{}]', re.DOTALL)
 
 
 class JsonDocumentError(ValueError):

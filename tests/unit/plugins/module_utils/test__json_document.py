@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
     MAX_DEPTH,
     JsonDocumentError,
+    nesting_depth,
     parse_json_body,
 )
 
@@ -58,3 +61,22 @@ def test_64_levels_are_accepted():
 ])
 def test_brackets_in_strings_do_not_count(body, expected):
     assert parse_json_body(body) == expected
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(b'"' + b'\\"' * 100000, id="unterminated-string-of-escaped-quotes"),
+    pytest.param(b'"' + b'\\"' * 100000 + b"\\", id="escaped-quotes-and-a-final-backslash"),
+    pytest.param(b'"' * 200000, id="quotes-only"),
+])
+def test_a_body_built_to_make_the_depth_scan_quadratic_is_refused_promptly(body):
+    # A scan that retried every quote would take many minutes here; the bound only proves
+    # that it does not (no timing is measured).
+    started = time.monotonic()
+    with pytest.raises(JsonDocumentError, match="the body is not valid JSON"):
+        parse_json_body(body)
+    assert time.monotonic() - started < 30
+
+
+def test_depth_counts_brackets_outside_strings_only():
+    assert nesting_depth('["[[[", "\\\\", [["]"]]]') == 3
+    assert nesting_depth('{"a": "\\\\"}') == 1
