@@ -242,7 +242,7 @@ INTERNAL_TARGETS = ["https://127.0.0.1/wk", "https://[::1]/wk", "https://[::ffff
                     "https://mixed.example.org/wk"]
 
 
-def internal_run(url, target, allow=None, dns=INTERNAL_DNS, documents=("server", "client")):
+def internal_run(url, target, allow=None, dns=None, documents=("server", "client")):
     other_document = {"status": 200, "headers": CORS_HEADERS,
                       "body": '{"m.server": "internal.example.org:443", '
                               '"m.homeserver": {"base_url": "https://matrix.example.org"}}'}
@@ -252,7 +252,7 @@ def internal_run(url, target, allow=None, dns=INTERNAL_DNS, documents=("server",
     responses["https://%s/%s" % (host, target.split("/", 3)[3])] = other_document
     merged = {SERVER_URL: GOOD_SERVER, CLIENT_URL: GOOD_CLIENT, VERSIONS_URL: GOOD_VERSIONS}
     merged.update(responses)
-    transport = FakeFederationTransport(dns, merged)
+    transport = FakeFederationTransport(dns or INTERNAL_DNS, merged)
     if allow is not None:
         transport.allow_internal_redirects = allow
     result = well_known_info(transport, "example.org", documents, now=NOW.timestamp())
