@@ -301,6 +301,10 @@ if HAS_REQUESTS:
                 self.request_deadline.watch(sock)
             return sock
 
+    # urllib3 names the connection class in its messages ("HTTPSConnection(host=..., port=...):
+    # Failed to establish a new connection"), which reach users: keep the name they know.
+    _WatchedHTTPSConnection.__name__ = "HTTPSConnection"
+
     class _WatchedHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
         """Hands its request deadline to every connection it makes."""
 

@@ -225,6 +225,8 @@ def test_refused_connection_is_unreachable():
         transport.https_get("127.0.0.1", port, "/", "matrix.test", "matrix.test", "matrix.test",
                             51200)
     assert caught.value.kind == "unreachable"
+    # The message names no private class of the collection.
+    assert "Watched" not in caught.value.message
 
 
 @pytest.mark.parametrize("path", ["/drip-headers", "/drip-body"])
