@@ -105,7 +105,7 @@ def _parse_authority(value, what, authority):
     try:
         return parse_server_name(authority, what="host[:port] of " + what)
     except ServerNameError as exc:
-        raise InputError(what, value, "has an invalid host or port: %s" % exc.reason) from exc
+        raise InputError(what, value, "has an invalid host or port: %s" % exc.reason) from None
 
 
 def check_upstream_url(value, what):
@@ -202,7 +202,7 @@ def check_host_name(value, what):
     try:
         parsed = parse_server_name(value, what=what)
     except ServerNameError as exc:
-        raise InputError(what, value, "is not a valid host name: %s" % exc.reason) from exc
+        raise InputError(what, value, "is not a valid host name: %s" % exc.reason) from None
     if parsed.port is not None:
         raise InputError(what, value, "must be a host name without a port")
     if not parsed.is_ip_literal and len(parsed.host) > MAX_DNS_NAME_TEXT:
