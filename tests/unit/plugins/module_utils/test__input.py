@@ -159,8 +159,8 @@ def test_file_name_refused(value, problem):
 def test_host_name_of_253_characters_accepted():
     name = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
     assert len(name) == 253
-    assert check_host_name(name, "well_known_server_name") == {"host": name, "port": None,
-                                                              "is_ip_literal": False}
+    expected = {"host": name, "port": None, "is_ip_literal": False}
+    assert check_host_name(name, "well_known_server_name") == expected
 
 
 @pytest.mark.parametrize("value, problem", [
