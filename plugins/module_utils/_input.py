@@ -235,6 +235,12 @@ def _check_json_value(value, where, what):
                      % (type(value).__name__, where))
 
 
+def check_json_value(value, what):
+    """Check that ``value`` can be written as strict JSON (no NaN or Infinity); return it."""
+    _check_json_value(value, what, what)
+    return value
+
+
 def _merge(base, extra):
     """Merge ``extra`` into ``base`` as Ansible's ``combine(recursive=True)`` does."""
     merged = dict(base)
@@ -284,6 +290,7 @@ CHECKS = {
     "absolute_path": check_absolute_path,
     "file_name": check_file_name,
     "host_name": check_host_name,
+    "json_value": check_json_value,
 }
 
 

@@ -117,6 +117,11 @@ BAD_INPUTS = [
     ("server-name-trailing-newline", "synapse_server_name", {"synapse_server_name": "example.test\n"}),
     ("client-key-trailing-newline", "synapse_extra_well_known_client_content",
      {"synapse_extra_well_known_client_content": {"org.example.support\n": "https://example.test/"}}),
+    # YAML's .inf and .nan reach the role as floats; JSON cannot carry them.
+    ("client-content-infinity", "synapse_extra_well_known_client_content",
+     {"synapse_extra_well_known_client_content": {"org.example.limit": "{{ 'inf' | float }}"}}),
+    ("client-content-nan-nested", "synapse_extra_well_known_client_content",
+     {"synapse_extra_well_known_client_content": {"org.example.x": {"ratio": ["{{ 'nan' | float }}"]}}}),
     ("client-key-m-homeserver", "synapse_extra_well_known_client_content",
      {"synapse_extra_well_known_client_content": {"m.homeserver": {"base_url": "https://x.test/"}}}),
 ]

@@ -220,3 +220,15 @@ def test_client_document_output_is_strict_json():
 def test_client_document_checks_base_url(base_url):
     with pytest.raises(InputError, match="well_known_client_base_url"):
         client_document(base_url, "", {})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"a": [1, float("-inf")]}, {1: "x"}])
+def test_json_value_refused(value):
+    with pytest.raises(InputError) as caught:
+        check_input(value, "json_value", "synapse_extra_well_known_client_content")
+    assert "synapse_extra_well_known_client_content" in str(caught.value)
+
+
+def test_json_value_accepted_unchanged():
+    value = {"org.example.support": {"contacts": [{"id": 1, "ratio": 0.5, "ok": True, "x": None}]}}
+    assert check_input(value, "json_value", "v") == value
