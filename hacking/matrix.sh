@@ -34,28 +34,39 @@ rm -rf "$logs"
 mkdir -p "$logs"
 echo "matrix: ansible-core ${cores[*]}, ${steps[*]}, $jobs at a time, logs in $logs/"
 
+# CPU seconds (user and system) of the finished children of the shell that ran `times` into
+# the file $1. `times` must run in run_core's shell: a command substitution's subshell has no
+# children yet.
+cpu_seconds() {
+  awk 'END { n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); n += a[1] * 60 + a[2] }
+             printf "%d", n }' "$1"
+}
+
 run_core() {
-  local core=$1 start=$SECONDS step_start step times=() log="$logs/$1.log"
+  local core=$1 start=$SECONDS step_start step_cpu step results=() log="$logs/$1.log"
   for step in $step_list; do
     step_start=$SECONDS
+    times > "$logs/.$core.times"
+    step_cpu=$(cpu_seconds "$logs/.$core.times")
     echo "==== matrix: make CORE=$core $step" >> "$log"
     # Make's own variables would pass to the child: only CORE selects the version.
     if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u VENV -u PYTHON \
         make --no-print-directory CORE="$core" "$step" >> "$log" 2>&1; then
-      times+=("$step FAILED after $((SECONDS - step_start)) s")
-      echo "matrix: FAIL ansible-core $core: ${times[*]}"
+      results+=("$step FAILED after $((SECONDS - step_start)) s")
+      echo "matrix: FAIL ansible-core $core: ${results[*]}"
       echo "$step" > "$logs/$core.failed"
       return 0
     fi
-    times+=("$step $((SECONDS - step_start)) s")
+    times > "$logs/.$core.times"
+    results+=("$step $((SECONDS - step_start)) s, CPU $(($(cpu_seconds "$logs/.$core.times") - step_cpu)) s")
   done
   local info joined
   info=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u VENV -u PYTHON \
     make --no-print-directory -s CORE="$core" core-info 2>> "$log" | tail -n 1)
-  joined=$(printf '%s, ' "${times[@]}")
-  echo "matrix: PASS ${info:-ansible-core $core}: $((SECONDS - start)) s (${joined%, })"
+  joined=$(printf "%s; " "${results[@]}")
+  echo "matrix: PASS ${info:-ansible-core $core}: $((SECONDS - start)) s (${joined%; })"
 }
-export -f run_core
+export -f run_core cpu_seconds
 export logs step_list="${steps[*]}"
 
 start=$SECONDS
