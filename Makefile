@@ -123,6 +123,7 @@ molecule: venv  ## Every Molecule scenario (podman)
 
 .PHONY: demo-scenario
 demo-scenario: venv  ## The demo Molecule scenario alone (CORE=2.16: with that ansible-core as controller)
+	@echo "demo-scenario: controller $$($(BIN)/python -c 'import sys; from ansible.release import __version__ as v; print("ansible-core %s, Python %d.%d" % ((v,) + sys.version_info[:2]))')"
 	MOLECULE_SCENARIOS=demo bash hacking/molecule-all.sh
 
 OLDEST_CORE := $(firstword $(CORES))
