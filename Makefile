@@ -44,7 +44,7 @@ help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
 
 .PHONY: test
-test: host venv unit sanity lint docs-lint package integration molecule cores  ## Everything CI runs, from a fresh machine
+test: host venv unit sanity lint docs-lint package ee-context integration molecule cores  ## Everything CI runs, from a fresh machine
 
 .PHONY: host
 host:  ## Install the Debian packages the tests need and prepare podman (root)
@@ -116,6 +116,15 @@ package: venv  ## Build the collection tarball, install it, and use the installe
 	$(BIN)/ansible-galaxy collection build --output-path $(DIST) .
 	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) $(BIN)/ansible-galaxy collection install --offline --force -p $(INSTALLED) $(DIST)/homeserver-delegation-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) bash hacking/check-installed.sh $(INSTALLED)
+
+# The execution environment: built with ansible-builder and podman, then used (docs/execution-environment.md).
+.PHONY: ee
+ee: host venv  ## Build the execution environment and run the verify playbook in it against the demo lab (root; minutes)
+	bash hacking/ee/build.sh
+
+.PHONY: ee-context
+ee-context: venv  ## Check the execution environment's definition: ansible-builder create and introspection (seconds)
+	bash hacking/ee/build.sh context
 
 .PHONY: molecule
 molecule: venv  ## Every Molecule scenario (podman)

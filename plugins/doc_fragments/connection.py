@@ -35,12 +35,42 @@ options:
     default: true
   timeout:
     description:
-      - Seconds to wait for each network operation (one DNS query, one HTTPS request).
+      - The deadline, in seconds, of each network operation as a whole. One DNS query with its
+        retries must be answered within it; one HTTPS request must be complete within it, from
+        the connection through the TLS handshake and the headers to the last byte of the body,
+        so a server that sends its answer slowly, a byte at a time, is reported as a timeout
+        instead of holding the task.
+      - For a federation target, the TLS connection and both requests made over it
+        (C(/_matrix/federation/v1/version) and C(/_matrix/key/v2/server)) share one deadline.
     type: float
     default: 10
 requirements:
   - dnspython >= 2.3
   - requests >= 2.28
+"""
+
+    # Options of the modules and the lookup that fetch well-known documents. The matching
+    # argument spec is module_utils._connection.redirect_argument_spec().
+    REDIRECTS = r"""
+options:
+  allow_internal_redirects:
+    description:
+      - When the hostname of a server name resolves to at least one public address, its
+        well-known documents may not redirect to an internal address (a redirect target that
+        is an internal IP literal or resolves to one). Such a redirect is refused with the
+        problem code C(redirect_to_internal_address) before any connection to it, as a public
+        server could otherwise make the check read a document from the controller's own
+        network.
+      - "Internal means exactly: C(127.0.0.0/8), C(::1), C(0.0.0.0/8), C(::), C(10.0.0.0/8),
+        C(172.16.0.0/12), C(192.168.0.0/16), C(100.64.0.0/10) (CGNAT), C(169.254.0.0/16),
+        C(fc00::/7), C(fe80::/10), and these written as IPv4-mapped IPv6 addresses
+        (C(::ffff:127.0.0.1)). Every other address counts as public for this rule."
+      - A hostname whose addresses are all internal (a lab, a private network) may redirect to
+        internal addresses without this option.
+      - Set to C(true) in labs where a public-looking name redirects into a private network.
+      - Redirects to C(http://) are always refused (C(insecure_redirect)).
+    type: bool
+    default: false
 """
 
     # Attributes of the verification modules (well_known_info, srv_info, federation_check):

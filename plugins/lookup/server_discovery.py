@@ -17,8 +17,12 @@ description:
   - The C(/.well-known/matrix/server) document is fetched over HTTPS on port 443 with the
     certificate verified for the hostname; only a 200 response counts, bodies of 51200 bytes
     or more are refused, redirects (301, 302, 303, 307, 308) are followed across hosts up to
-    10 hops but never to C(http://), and the C(m.server) value must follow the server-name
-    grammar. Anything else falls back to SRV records, as the specification says.
+    10 hops but never to C(http://) (nor from a public name to an internal address, see
+    O(allow_internal_redirects)), the body must be JSON (no C(NaN) or C(Infinity), at most 64
+    levels deep) and the C(m.server) value must follow the server-name grammar. Anything else
+    falls back to SRV records, as the specification says.
+  - Each request must be complete (connection, TLS handshake, headers and body) within
+    O(timeout) seconds; a server that answers a byte at a time gives C(well_known_timeout).
   - SRV records C(_matrix-fed._tcp) come first; the deprecated C(_matrix._tcp) is used only when
     the first has none. Records are ordered by priority and weight (RFC 2782).
   - Every address (AAAA and A, following CNAMEs) of every target is returned, IPv6 first.
@@ -46,6 +50,7 @@ options:
     type: int
 extends_documentation_fragment:
   - homeserver.delegation.connection
+  - homeserver.delegation.connection.redirects
 notes:
   - An invalid server name, an SRV record whose target is C(.) (service not available), an SRV
     lookup that fails (SERVFAIL, REFUSED, timeout) or a final target without any address fails
@@ -61,6 +66,7 @@ notes:
     address); C(well_known_invalid) warning (a response came but is unusable: status, JSON,
     C(m.server), size, redirects); C(well_known_unreachable) warning; C(well_known_timeout)
     warning; C(well_known_tls_invalid) warning; C(well_known_redirected) info;
+    C(redirect_to_internal_address) warning (see O(allow_internal_redirects));
     C(srv_legacy_only) warning; C(srv_target_is_cname) error; C(srv_target_no_address)
     warning; C(srv_invalid_target) warning; C(srv_dns_error) error; C(srv_unavailable) error;
     C(address_dns_error) warning; C(no_ipv6) info; C(no_ipv4) warning; C(no_address) error."
@@ -204,6 +210,7 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     CONNECTION_OPTION_NAMES,
+    REDIRECT_OPTION_NAMES,
     ConnectionOptionsError,
     transport_from_options,
 )
@@ -223,7 +230,7 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        options = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES}
+        options = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES + REDIRECT_OPTION_NAMES}
         concurrency = self.get_option("concurrency")
         if concurrency is not None and concurrency < 1:
             raise AnsibleLookupError("server_discovery: concurrency must be at least 1, got %d"

@@ -26,6 +26,9 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._transport i
 )
 
 CONNECTION_OPTION_NAMES = ("nameservers", "dns_port", "ca_path", "validate_certs", "timeout")
+#: Options of the modules and the lookup that fetch well-known documents (the ``redirects``
+#: part of the doc fragment).
+REDIRECT_OPTION_NAMES = ("allow_internal_redirects",)
 
 
 class ConnectionOptionsError(ValueError):
@@ -41,6 +44,11 @@ def connection_argument_spec():
         "validate_certs": {"type": "bool", "default": True},
         "timeout": {"type": "float", "default": 10.0},
     }
+
+
+def redirect_argument_spec():
+    """The module argument spec of the options in the ``connection.redirects`` doc fragment."""
+    return {"allow_internal_redirects": {"type": "bool", "default": False}}
 
 
 def validate_connection_options(options):
@@ -89,7 +97,10 @@ def transport_from_options(options):
     configuration or the CA certificates cannot be loaded.
     """
     checked = validate_connection_options(options)
-    return NetworkTransport(**checked)
+    allow_internal_redirects = options.get("allow_internal_redirects")
+    if allow_internal_redirects is not None and not isinstance(allow_internal_redirects, bool):
+        raise ConnectionOptionsError("allow_internal_redirects: %r is not a boolean" % (allow_internal_redirects,))
+    return NetworkTransport(allow_internal_redirects=bool(allow_internal_redirects), **checked)
 
 
 def run_module_check(module, check):

@@ -54,6 +54,9 @@ well_known_unreachable      warning  no connection for the well-known; discovery
 well_known_timeout          warning  the well-known request timed out; discovery fell back
 well_known_tls_invalid      warning  the well-known certificate is not valid; fell back
 well_known_redirected       info     the well-known was reached through redirects
+redirect_to_internal_address
+                            warning  a well-known redirect from a public name led to an
+                                     internal address; refused, discovery fell back
 srv_legacy_only             warning  only the deprecated _matrix._tcp SRV record exists
 srv_target_is_cname         error    an SRV target is a CNAME (forbidden by RFC 2782)
 srv_target_no_address       warning  an SRV target has no address (others do)
@@ -99,8 +102,9 @@ QUERIES_PER_RESOLUTION = 3
 #: That saves round trips while few names wait on the network, but costs CPU (queries whose
 #: answer is not needed) when many names compete for it.
 SPECULATION_MAX_NAMES = 32
-#: Sockets one resolution may hold open at once (DNS queries and one HTTPS connection).
-_SOCKETS_PER_RESOLUTION = 4
+#: File descriptors one resolution may hold open at once: DNS queries and one HTTPS
+#: connection, whose deadline keeps a duplicate of its descriptor (see _deadline).
+_SOCKETS_PER_RESOLUTION = 5
 _RECOMMENDED_MAX_LENGTH = 230
 
 SRV_SERVICE = "_matrix-fed._tcp."
@@ -112,6 +116,7 @@ _WELL_KNOWN_PROBLEM = {
     "unreachable": ("well_known_unreachable", "warning"),
     "timeout": ("well_known_timeout", "warning"),
     "tls_invalid": ("well_known_tls_invalid", "warning"),
+    "redirect_to_internal_address": ("redirect_to_internal_address", "warning"),
 }
 
 

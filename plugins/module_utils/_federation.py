@@ -22,7 +22,6 @@ This module is internal to the homeserver.delegation collection and may change a
 from __future__ import annotations
 
 import datetime
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,6 +34,10 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._discovery i
     DiscoveryError,
     ServerDiscovery,
     default_concurrency,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
+    JsonDocumentError,
+    parse_json_body,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_keys import check_server_keys
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
@@ -65,18 +68,21 @@ def _problem(code, message, severity="error"):
 
 
 def _json_body(response):
-    """The parsed JSON of a probe response, or None."""
+    """(the parsed JSON of a probe response or None, why it could not be parsed or None)."""
     if not response or response.get("status") != 200 or response.get("too_large"):
-        return None
+        return None, None
     try:
-        return json.loads(response["body"].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
+        return parse_json_body(response["body"]), None
+    except JsonDocumentError as exc:
+        return None, str(exc)
 
 
 def _response_problem(response, path, code_prefix):
     """The problem of a non-200 or failed response, or None."""
     if response.get("error"):
+        if response.get("error_kind") == "timeout":
+            # Not a missing endpoint: the server did not answer in time (or trickled).
+            return _problem("connection_timeout", "GET %s failed: %s" % (path, response["error"]))
         return _problem(code_prefix + "_unavailable", "GET %s failed: %s" % (path, response["error"]))
     if response.get("status") != 200:
         return _problem(code_prefix + "_unavailable", "GET %s answered HTTP %s" % (path, response.get("status")))
@@ -117,11 +123,11 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
     if failure:
         problems.append(dict(failure, message="%s: %s" % (label, failure["message"])))
     else:
-        document = _json_body(version_response)
+        document, parse_error = _json_body(version_response)
         server = document.get("server") if isinstance(document, dict) else None
         if not isinstance(server, dict):
-            problems.append(_problem("version_invalid", "%s: GET %s did not return {\"server\": {...}} JSON"
-                                     % (label, VERSION_PATH)))
+            problems.append(_problem("version_invalid", "%s: GET %s did not return {\"server\": {...}} JSON%s"
+                                     % (label, VERSION_PATH, " (%s)" % parse_error if parse_error else "")))
         else:
             report["version"]["server"] = {"name": server.get("name"), "version": server.get("version")}
 
@@ -131,8 +137,10 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
     if failure:
         problems.append(dict(failure, message="%s: %s" % (label, failure["message"])))
     else:
-        document = _json_body(keys_response)
+        document, parse_error = _json_body(keys_response)
         keys = check_server_keys(document, server_name, int(now.timestamp() * 1000))
+        if parse_error:
+            keys["problems"] = [_problem("keys_invalid", "the key response is not usable JSON: %s" % parse_error)]
         for problem in keys.pop("problems"):
             problems.append(dict(problem, message="%s: %s" % (label, problem["message"])))
         report["server_keys"].update(keys)

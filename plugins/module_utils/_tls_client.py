@@ -19,6 +19,8 @@ import http.client
 import socket
 import ssl
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._deadline import RequestDeadline
+
 # Responses of /version and /key/v2/server are a few KiB; anything near this is not Matrix.
 MAX_RESPONSE_BYTES = 256 * 1024
 
@@ -26,14 +28,22 @@ MAX_RESPONSE_BYTES = 256 * 1024
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """An HTTPSConnection to a fixed address whose TLS name differs from the address."""
 
-    def __init__(self, address, port, server_hostname, context, timeout):
-        super().__init__(address, port, timeout=timeout, context=context)
+    def __init__(self, address, port, server_hostname, context, deadline):
+        super().__init__(address, port, timeout=deadline.seconds, context=context)
         self._tls_server_hostname = server_hostname
         self._tls_context = context
+        self._deadline = deadline
 
     def connect(self):
-        raw = socket.create_connection((self.host, self.port), self.timeout)
+        # http.client calls this again by itself when the server closed between requests.
+        remaining = self._deadline.remaining()
+        if remaining <= 0:
+            raise socket.timeout("the deadline of the probe passed")
+        raw = socket.create_connection((self.host, self.port), remaining)
         try:
+            # From here on the deadline shuts the socket down, ending a handshake or a
+            # response that trickles in.
+            self._deadline.watch(raw)
             self.sock = self._tls_context.wrap_socket(raw, server_hostname=self._tls_server_hostname)
         except BaseException:
             raw.close()
@@ -65,8 +75,16 @@ def _connection_error(exc):
     return "unreachable", str(exc) or type(exc).__name__
 
 
-def _get(connection, path, host_header):
+def _timed_out(timeout):
+    return {"status": None, "headers": {}, "body": b"", "too_large": False,
+            "error": "no complete response within %g s (the deadline of the whole probe)" % timeout,
+            "error_kind": "timeout"}
+
+
+def _get(connection, path, host_header, deadline):
     """GET path on an open connection; return {status, headers, body, error}."""
+    if deadline.expired:
+        return _timed_out(deadline.seconds)
     try:
         connection.request("GET", path, headers={"Host": host_header, "Accept": "application/json",
                                                  "User-Agent": "homeserver.delegation federation_check"})
@@ -81,9 +99,15 @@ def _get(connection, path, host_header):
         }
         if result["too_large"] or response.will_close:
             connection.close()
+        if deadline.expired:
+            # The socket was shut down while the response came in: it may be cut short.
+            connection.close()
+            return _timed_out(deadline.seconds)
         return result
     except (OSError, http.client.HTTPException) as exc:
         connection.close()
+        if deadline.expired:
+            return _timed_out(deadline.seconds)
         kind, message = _connection_error(exc)
         return {"status": None, "headers": {}, "body": b"", "too_large": False, "error": message, "error_kind": kind}
 
@@ -100,13 +124,20 @@ def probe_federation_target(address, port, tls_server_name, host_header, paths, 
     Returns {"error": None | {"kind", "message"}, "tls": {...} | None, "responses": {path: ...}}
     where tls holds verified, verify_code, verify_message, version, cipher, certificate_der.
     verify_context is an SSLContext that verifies chain and name (None: do not verify).
+    The whole probe (connections, handshakes and every request) has one deadline, timeout
+    seconds from the start; a server that trickles its answer gets a "timeout" error.
     """
+    with RequestDeadline(timeout) as deadline:
+        return _probe(address, port, tls_server_name, host_header, paths, deadline, verify_context)
+
+
+def _probe(address, port, tls_server_name, host_header, paths, deadline, verify_context):
     result = {"error": None, "tls": None, "responses": {}}
     contexts = [verify_context, _UNVERIFIED_CONTEXT] if verify_context is not None else [_UNVERIFIED_CONTEXT]
     connection = None
     verify_failure = None
     for context in contexts:
-        connection = _PinnedHTTPSConnection(address, port, tls_server_name, context, timeout)
+        connection = _PinnedHTTPSConnection(address, port, tls_server_name, context, deadline)
         try:
             connection.connect()
             break
@@ -116,6 +147,10 @@ def probe_federation_target(address, port, tls_server_name, host_header, paths, 
             continue
         except (OSError, ssl.SSLError) as exc:
             connection.close()
+            if deadline.expired:
+                result["error"] = {"kind": "timeout", "message": "no TLS connection within %g s (the deadline "
+                                                                 "of the whole probe)" % deadline.seconds}
+                return result
             kind, message = _connection_error(exc)
             result["error"] = {"kind": kind, "message": message}
             return result
@@ -131,6 +166,6 @@ def probe_federation_target(address, port, tls_server_name, host_header, paths, 
     }
     # http.client reconnects by itself (same context, same checks) if the server closed.
     for path in paths:
-        result["responses"][path] = _get(connection, path, host_header)
+        result["responses"][path] = _get(connection, path, host_header, deadline)
     connection.close()
     return result

@@ -19,8 +19,10 @@ these methods (duck-typed, so unit tests inject a fake one):
     ``tls_server_name`` (a hostname or an IP address), sending ``Host: host_header``.
     Redirects are NOT followed (the caller resolves each hop through its own DNS). A body of
     ``max_bytes`` bytes or more, or a ``Content-Length`` above it, is not read further and the
-    response has ``too_large=True``. Raises :class:`TransportError` when no HTTP response
-    is obtained.
+    response has ``too_large=True``. The whole request (connect, TLS handshake, headers and
+    body) must be done within the transport's ``timeout`` (see ``_deadline``), or it raises
+    ``TransportError("timeout")``. Raises :class:`TransportError` when no HTTP response is
+    obtained.
 
 DNS result codes (``rcode`` of the answers):
 
@@ -51,6 +53,8 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._deadline import RequestDeadline
+
 try:
     import dns.exception
     import dns.rcode
@@ -66,6 +70,8 @@ else:
 try:
     import requests
     import requests.adapters
+    import urllib3
+    import urllib3.connection
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMP_ERR = traceback.format_exc()
@@ -240,6 +246,39 @@ def url_host(host):
     return host
 
 
+#: Addresses a well-known redirect may not lead to from a name that resolves to public
+#: addresses (see :func:`is_internal_address`). An explicit list: everything else, the
+#: documentation ranges included, counts as public for this rule.
+INTERNAL_NETWORKS = tuple(ipaddress.ip_network(network) for network in (
+    "0.0.0.0/8",        # "this network"; 0.0.0.0 reaches the local host
+    "10.0.0.0/8",       # RFC 1918
+    "100.64.0.0/10",    # CGNAT shared address space (RFC 6598)
+    "127.0.0.0/8",      # loopback
+    "169.254.0.0/16",   # link-local
+    "172.16.0.0/12",    # RFC 1918
+    "192.168.0.0/16",   # RFC 1918
+    "::/128",           # unspecified
+    "::1/128",          # loopback
+    "fc00::/7",         # unique local
+    "fe80::/10",        # link-local
+))
+
+
+def is_internal_address(text):
+    """Whether the IP address ``text`` is loopback, link-local, private (RFC 1918, CGNAT,
+    unique local) or unspecified, also when written as an IPv4-mapped IPv6 address.
+
+    Not an IP address: False.
+    """
+    try:
+        address = ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == network.version and address in network for network in INTERNAL_NETWORKS)
+
+
 def is_ip_address(text):
     """Whether ``text`` (without brackets) is an IPv4 or IPv6 address."""
     try:
@@ -250,6 +289,33 @@ def is_ip_address(text):
 
 
 if HAS_REQUESTS:
+    class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+        """An HTTPSConnection whose TCP socket is watched by a request deadline, from before
+        the TLS handshake on (urllib3 1.26 and 2.x both create it in ``_new_conn``)."""
+
+        request_deadline = None
+
+        def _new_conn(self):
+            sock = super()._new_conn()
+            if self.request_deadline is not None:
+                self.request_deadline.watch(sock)
+            return sock
+
+    # urllib3 names the connection class in its messages ("HTTPSConnection(host=..., port=...):
+    # Failed to establish a new connection"), which reach users: keep the name they know.
+    _WatchedHTTPSConnection.__name__ = "HTTPSConnection"
+
+    class _WatchedHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+        """Hands its request deadline to every connection it makes."""
+
+        ConnectionCls = _WatchedHTTPSConnection
+        request_deadline = None
+
+        def _new_conn(self):
+            conn = super()._new_conn()
+            conn.request_deadline = self.request_deadline
+            return conn
+
     class _PinnedAddressAdapter(requests.adapters.HTTPAdapter):
         """Sends the request to the IP address in the URL while TLS uses the given names.
 
@@ -259,11 +325,17 @@ if HAS_REQUESTS:
         ``assert_hostname`` the name or IP the certificate must be valid for.
         """
 
-        def __init__(self, server_hostname, assert_hostname, ssl_context):
+        def __init__(self, server_hostname, assert_hostname, ssl_context, request_deadline=None):
             self._server_hostname = server_hostname
             self._assert_hostname = assert_hostname
             self._ssl_context = ssl_context
+            self._request_deadline = request_deadline
             super().__init__(max_retries=0)
+
+        def _new_https_pool(self, host, port, **kwargs):
+            pool = _WatchedHTTPSConnectionPool(host, port, **kwargs)
+            pool.request_deadline = self._request_deadline
+            return pool
 
         def cert_verify(self, conn, url, verify, cert):
             # Trust comes from the SSL context built once per transport (system CAs or
@@ -277,6 +349,8 @@ if HAS_REQUESTS:
             pool_kwargs["assert_hostname"] = self._assert_hostname
             pool_kwargs["ssl_context"] = self._ssl_context
             super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+            self.poolmanager.pool_classes_by_scheme = dict(self.poolmanager.pool_classes_by_scheme,
+                                                           https=self._new_https_pool)
 
 
 #: Seconds to wait for one DNS answer before the query is sent again (within ``timeout``).
@@ -287,19 +361,23 @@ class NetworkTransport:
     """The real transport: dnspython for DNS, requests for HTTPS.
 
     ``nameservers``: IP addresses to query (default: the system resolver configuration);
-    ``dns_port``: their port; ``timeout``: seconds per network operation; ``ca_path``: a CA
-    bundle file or directory to trust instead of the system CAs; ``validate_certs``: verify
-    TLS certificates (on by default).
+    ``dns_port``: their port; ``timeout``: the deadline in seconds of each DNS query (retries
+    included) and of each HTTPS request (connect, TLS handshake, headers and body together);
+    ``ca_path``: a CA bundle file or directory to trust instead of the system CAs;
+    ``validate_certs``: verify TLS certificates (on by default); ``allow_internal_redirects``:
+    let well-known redirects lead from a public name to internal addresses (read by the
+    well-known fetch, see ``_wellknown``).
     """
 
     def __init__(self, nameservers=None, dns_port=53, timeout=10.0, ca_path=None,
-                 validate_certs=True):
+                 validate_certs=True, allow_internal_redirects=False):
         if not HAS_DNSPYTHON:
             raise MissingLibraryError("dnspython", DNSPYTHON_IMP_ERR)
         if not HAS_REQUESTS:
             raise MissingLibraryError("requests", REQUESTS_IMP_ERR)
         self.timeout = float(timeout)
         self.validate_certs = validate_certs
+        self.allow_internal_redirects = bool(allow_internal_redirects)
         self.ca_path = ca_path
         try:
             self._resolver = dns.resolver.Resolver(configure=not nameservers)
@@ -309,6 +387,7 @@ class NetworkTransport:
         if nameservers:
             self._resolver.nameservers = list(nameservers)
         self._resolver.port = int(dns_port)
+        # lifetime is dnspython's overall deadline of one query (every retry, UDP and TCP).
         self._resolver.lifetime = self.timeout
         # Retry a UDP query that got no answer within 2 s (a lost packet) until the lifetime
         # runs out, as the system resolver does, instead of failing the name on one loss.
@@ -395,10 +474,15 @@ class NetworkTransport:
         display_url = "https://%s%s" % (host_header, path)
         headers = {"Host": host_header, "User-Agent": USER_AGENT, "Accept": "application/json"}
         headers.update(extra_headers or {})
+        # One deadline for the whole request: connect, TLS handshake, headers and body. The
+        # socket timeout alone bounds each read, which a server sending a byte a second
+        # never lets expire.
+        deadline = RequestDeadline(self.timeout)
         adapter = _PinnedAddressAdapter(
             server_hostname=sni,
             assert_hostname=tls_server_name if self.validate_certs else False,
             ssl_context=self._ssl_context,
+            request_deadline=deadline,
         )
         session = requests.Session()
         # Proxies and .netrc from the environment would change where we connect to.
@@ -409,31 +493,26 @@ class NetworkTransport:
                                    timeout=self.timeout, verify=self.validate_certs)
             try:
                 body, too_large = _read_capped(response, max_bytes)
-                return HttpResponse(
-                    url=display_url,
-                    status=response.status_code,
-                    headers=_headers_of(response),
-                    body=body,
-                    too_large=too_large,
-                    peer_address=address,
-                )
             finally:
                 response.close()
-        except requests.exceptions.SSLError as exc:
-            raise TransportError("tls_invalid", "%s (%s:%d): %s"
-                                 % (display_url, address, port, _innermost(exc)))
-        except requests.exceptions.Timeout:
-            raise TransportError("timeout", "%s (%s:%d): no response within %g s"
-                                 % (display_url, address, port, self.timeout))
-        except requests.exceptions.ConnectionError as exc:
-            kind = "timeout" if "timed out" in str(exc).lower() else "unreachable"
-            raise TransportError(kind, "%s (%s:%d): %s"
-                                 % (display_url, address, port, _innermost(exc)))
+            if deadline.expired:
+                # The socket was shut down while the body came in: it may be cut short.
+                raise _deadline_error(display_url, address, port, self.timeout)
+            return HttpResponse(
+                url=display_url,
+                status=response.status_code,
+                headers=_headers_of(response),
+                body=body,
+                too_large=too_large,
+                peer_address=address,
+            )
         except requests.exceptions.RequestException as exc:
-            raise TransportError("http_error", "%s (%s:%d): %s"
-                                 % (display_url, address, port, _innermost(exc)))
+            if deadline.expired:
+                raise _deadline_error(display_url, address, port, self.timeout) from exc
+            raise _transport_error(exc, display_url, address, port, self.timeout) from exc
         finally:
             session.close()
+            deadline.close()
 
     # --- federation target probe ----------------------------------------------------------
 
@@ -450,6 +529,23 @@ class NetworkTransport:
         )
         return probe_federation_target(address, port, tls_server_name, host_header, paths, self.timeout,
                                        self._ssl_context if self.validate_certs else None)
+
+
+def _deadline_error(display_url, address, port, timeout):
+    return TransportError("timeout", "%s (%s:%d): no complete response within %g s (the "
+                                     "deadline of the whole request)" % (display_url, address, port, timeout))
+
+
+def _transport_error(exc, display_url, address, port, timeout):
+    """The TransportError for a requests exception raised before the deadline."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TransportError("tls_invalid", "%s (%s:%d): %s" % (display_url, address, port, _innermost(exc)))
+    if isinstance(exc, requests.exceptions.Timeout):
+        return TransportError("timeout", "%s (%s:%d): no response within %g s" % (display_url, address, port, timeout))
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        kind = "timeout" if "timed out" in str(exc).lower() else "unreachable"
+        return TransportError(kind, "%s (%s:%d): %s" % (display_url, address, port, _innermost(exc)))
+    return TransportError("http_error", "%s (%s:%d): %s" % (display_url, address, port, _innermost(exc)))
 
 
 def _rcode_of_failed_servers(exc):

@@ -19,6 +19,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
+    JsonDocumentError,
+    parse_json_body,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     AddressAnswer,
@@ -36,6 +40,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown i
     _get_once,
     cache_period_from_headers,
     fetch_server_well_known,
+    refuses_internal_redirects,
 )
 
 DOCUMENTS = ("server", "client")
@@ -168,14 +173,20 @@ def _content_type_problem(report, problems):
             % (report["content_type"] or "no Content-Type"), "warning"))
 
 
-def _get(transport, url):
+def _get(transport, url, origin_url=None, refuse_internal=False, resolved=None):
     """One GET of url (no redirects) through the engine's request step: the transport's DNS,
     each address in turn, SNI and Host for the URL's host, the 50 KiB cap.
 
+    origin_url: the URL whose redirects led here (for messages); refuse_internal: refuse
+    (before connecting) when url's host is or resolves to an internal address; resolved: a
+    list that receives the addresses url's host resolved to.
     Returns (response, None) or (None, (error_code, message)).
     """
-    attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=url)
-    response = _get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt)
+    attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=origin_url or url)
+    response = _get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt,
+                         refuse_internal)
+    if resolved is not None:
+        resolved[:] = attempt.hop_addresses
     if response is None:
         return None, (attempt.error_code, attempt.error)
     return response, None
@@ -190,11 +201,16 @@ def _client_document(transport, hostname, expected_base_url):
     }
     problems = report["problems"]
     visited = {url}
+    refuse_internal = False
+    origin_addresses = []
     while True:
-        response, failure = _get(transport, url)
+        response, failure = _get(transport, url, report["url"], refuse_internal,
+                                 origin_addresses if not report["redirects"] else None)
         if failure:
             problems.append(_problem(*failure))
             return report
+        if not report["redirects"]:
+            refuse_internal = refuses_internal_redirects(transport, origin_addresses)
         cors = response.headers.get("Access-Control-Allow-Origin")
         # Browsers need CORS on the document and on every redirect to it (spec v1.20);
         # on an error page it would change nothing.
@@ -230,8 +246,8 @@ def _client_document(transport, hostname, expected_base_url):
         return report
     _content_type_problem(report, problems)
     try:
-        document = json.loads(response.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        document = parse_json_body(response.body, max_bytes=MAX_BODY_BYTES)
+    except JsonDocumentError as exc:
         problems.append(_problem("not_json", "%s is not JSON: %s" % (url, exc)))
         return report
     report["content"] = document
@@ -266,16 +282,18 @@ def _client_versions(transport, base_url, problems):
         problems.append(_problem("client_versions_failed", failure[1]))
         return result
     result["status"] = response.status
-    try:
-        document = json.loads(response.body.decode("utf-8")) if response.status == 200 else None
-    except (UnicodeDecodeError, ValueError):
-        document = None
+    document = parse_error = None
+    if response.status == 200 and not response.too_large:
+        try:
+            document = parse_json_body(response.body, max_bytes=MAX_BODY_BYTES)
+        except JsonDocumentError as exc:
+            parse_error = str(exc)
     versions = document.get("versions") if isinstance(document, dict) else None
     if response.status != 200 or not isinstance(versions, list):
         problems.append(_problem(
             "client_versions_failed",
-            "%s answered HTTP %d without a versions list: base_url does not lead to a homeserver's "
-            "client API" % (url, response.status)))
+            "%s answered HTTP %d without a versions list%s: base_url does not lead to a homeserver's "
+            "client API" % (url, response.status, " (%s)" % parse_error if parse_error else "")))
         return result
     result["versions"] = versions
     return result

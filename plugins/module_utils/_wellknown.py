@@ -12,10 +12,14 @@ Rules (Server-Server API "Resolving server names", step 3, with Synapse's number
   hostname, SNI and Host set to the hostname.
 - Only a final 200 counts. 301, 302, 303, 307 and 308 are followed (across hosts, each new host
   resolved through the transport's DNS), at most 10 hops; a redirect to ``http://`` is refused
-  (``insecure_redirect``), a URL seen before is a loop (``redirect_loop``).
+  (``insecure_redirect``), a URL seen before is a loop (``redirect_loop``). When the hostname
+  resolved to at least one public address, a redirect whose host is an internal address or
+  resolves to one (``_transport.is_internal_address``) is refused before connecting
+  (``redirect_to_internal_address``), unless the transport's ``allow_internal_redirects``.
 - A body of 51200 bytes or more (or a ``Content-Length`` above 51200) is refused.
-- The body must be UTF-8 JSON (``NaN``/``Infinity`` rejected, like Synapse) holding an object
-  whose ``m.server`` is a string that passes the server-name grammar.
+- The body must be UTF-8 JSON (``NaN``/``Infinity`` rejected, like Synapse; at most 64 levels
+  deep, see ``_json_document``) holding an object whose ``m.server`` is a string that passes
+  the server-name grammar.
 - The cache period comes from ``Cache-Control``/``Expires`` as Synapse reads them, clamped to
   300..172800 s, 86400 s when no header gives one; a failed fetch reports 3600 s (the spec's
   "errors are recommended to be cached for up to an hour").
@@ -38,18 +42,26 @@ invalid_m_server    ``m.server`` is not a string or not a valid server name
 redirect_loop       a redirect led back to a URL already requested
 too_many_redirects  more than 10 redirects
 insecure_redirect   a redirect to a non-https URL
+redirect_to_internal_address
+                    a redirect from a name that resolves to public addresses leads to an
+                    internal one (loopback, private, link-local; see
+                    ``_transport.is_internal_address``): refused before connecting, unless
+                    the transport's ``allow_internal_redirects`` is true
 =================== ===================================================================
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import timezone
 from urllib.parse import urljoin, urlsplit
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
+    JsonDocumentError,
+    parse_json_body,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     ServerNameError,
     parse_server_name,
@@ -57,6 +69,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     Headers,
     TransportError,
+    is_internal_address,
     is_ip_address,
     lookup_host_addresses,
     url_host,
@@ -100,6 +113,8 @@ class WellKnownFetch:
     error: str | None = None
     cache_seconds: int = ERROR_CACHE_SECONDS
     peer_address: str | None = None
+    # The addresses the host of the last requested URL resolved to (not reported).
+    hop_addresses: list = field(default_factory=list)
 
     @property
     def valid(self):
@@ -129,10 +144,6 @@ class WellKnownFetch:
         }
 
 
-def _reject_constant(name):
-    raise ValueError("%s is not valid JSON" % name)
-
-
 def validate_server_document(body):
     """Validate a well-known server document body (bytes).
 
@@ -142,17 +153,9 @@ def validate_server_document(body):
     invalid_m_server (``document`` is still returned when the JSON parsed).
     """
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, None, "not_json", "the body is not UTF-8 (%s)" % exc.reason
-    try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        return None, None, "not_json", "the body is JSON nested too deeply to parse"
-    except ValueError as exc:
-        if text.strip() == "":
-            return None, None, "not_json", "the body is empty, not JSON"
-        return None, None, "not_json", "the body is not valid JSON: %s" % exc
+        document = parse_json_body(body)
+    except JsonDocumentError as exc:
+        return None, None, "not_json", str(exc)
     if not isinstance(document, dict):
         return document, None, "not_object", (
             "the JSON is %s, not an object" % _json_type(document))
@@ -257,10 +260,13 @@ def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=Non
     url = well_known_url(hostname)
     fetch = WellKnownFetch(hostname=hostname, url=url)
     visited = {url}
+    refuse_internal = False
     while True:
-        response = _get_once(transport, url, resolve_addresses, fetch)
+        response = _get_once(transport, url, resolve_addresses, fetch, refuse_internal)
         if response is None:
             return fetch
+        if not fetch.redirects:
+            refuse_internal = refuses_internal_redirects(transport, fetch.hop_addresses)
         fetch.final_url = url
         fetch.status = response.status
         fetch.peer_address = response.peer_address
@@ -287,6 +293,15 @@ def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=Non
             url = next_url
             continue
         return _evaluate_final(fetch, response, now)
+
+
+def refuses_internal_redirects(transport, origin_addresses):
+    """Whether redirects to internal addresses are refused after a first request to a host
+    that resolved to ``origin_addresses``: yes when one of them is public, unless the
+    transport's ``allow_internal_redirects`` is true (for labs)."""
+    if getattr(transport, "allow_internal_redirects", False):
+        return False
+    return any(not is_internal_address(address) for address in origin_addresses)
 
 
 def _failed(fetch, code, message):
@@ -320,9 +335,11 @@ def _evaluate_final(fetch, response, now):
     return fetch
 
 
-def _get_once(transport, url, resolve_addresses, fetch):
+def _get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
     """Request ``url`` once (no redirects), trying each address of its host in turn.
 
+    ``refuse_internal``: ``url`` is a redirect target that may not lead to an internal
+    address; if its host is one or resolves to one, nothing is requested.
     Returns the HttpResponse, or None after recording the error in ``fetch``.
     """
     parts = urlsplit(url)
@@ -350,6 +367,15 @@ def _get_once(transport, url, resolve_addresses, fetch):
             _failed(fetch, code, "cannot request %s: %s has no address (%s)"
                     % (url, host, resolved.describe()))
             return None
+    fetch.hop_addresses = list(addresses)
+    internal = [address for address in addresses if is_internal_address(address)]
+    if refuse_internal and internal:
+        _failed(fetch, "redirect_to_internal_address",
+                "the redirects from %s lead to %s, at the internal address %s (loopback, private "
+                "or link-local), although %s resolves to public addresses; refused without "
+                "connecting (allow_internal_redirects allows it, for labs)"
+                % (fetch.url, url, ", ".join(internal), urlsplit(fetch.url).hostname))
+        return None
 
     last_error = None
     for address in addresses:

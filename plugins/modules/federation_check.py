@@ -50,6 +50,7 @@ options:
     default: true
 extends_documentation_fragment:
   - homeserver.delegation.connection
+  - homeserver.delegation.connection.redirects
   - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
 notes:
@@ -58,10 +59,14 @@ notes:
     C(certificate_expired), C(certificate_not_yet_valid), C(certificate_expires_soon) (warning,
     under 14 days), C(version_unavailable), C(version_invalid), C(keys_unavailable),
     C(keys_invalid), C(keys_server_name_mismatch), C(keys_expired), C(keys_no_ed25519),
-    C(keys_signature_invalid)."
+    C(keys_signature_invalid). C(connection_timeout) also covers a server that does not
+    complete the TLS handshake and both answers within O(timeout). A body that is not valid JSON
+    (C(NaN), C(Infinity), nested more than 64 levels deep) gives C(version_invalid) or
+    C(keys_invalid)."
   - "Problem codes of a name: C(invalid_server_name), C(unresolvable), the well-known errors
     C(not_json), C(not_object), C(missing_m_server), C(invalid_m_server), C(too_large) (the
-    document answered 200 but is unusable) and C(inconsistent); warnings from the well-known
+    document answered 200 but is unusable) and C(inconsistent); C(redirect_to_internal_address)
+    (warning, see O(allow_internal_redirects)); warnings from the well-known
     (C(cache_period), C(wrong_content_type), an address that does not answer), from SRV
     (C(services_differ)); and every problem of the discovery lookup (for example
     C(srv_target_is_cname), C(srv_dns_error), C(no_address))."
@@ -178,6 +183,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     connection_argument_spec,
+    redirect_argument_spec,
     run_module_check,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
@@ -189,6 +195,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._signing imp
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(redirect_argument_spec())
     argument_spec.update(
         server_names={"type": "list", "elements": "str", "required": True, "aliases": ["server_name"]},
         concurrency={"type": "int"},

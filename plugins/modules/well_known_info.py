@@ -49,20 +49,26 @@ options:
     type: str
 extends_documentation_fragment:
   - homeserver.delegation.connection
+  - homeserver.delegation.connection.redirects
   - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
 notes:
   - "Problem codes of the server document: C(not_found), C(http_error), C(not_json) (an HTML page
     included), C(not_object), C(missing_m_server), C(invalid_m_server), C(too_large),
-    C(redirect_loop), C(too_many_redirects), C(insecure_redirect), C(tls_invalid), C(timeout),
-    C(unreachable), C(no_address), C(inconsistent) (addresses answer differently), C(mismatch),
+    C(redirect_loop), C(too_many_redirects), C(insecure_redirect), C(redirect_to_internal_address)
+    (see O(allow_internal_redirects)), C(tls_invalid), C(timeout) (no complete answer within
+    O(timeout)), C(unreachable), C(no_address), C(inconsistent) (addresses answer differently), C(mismatch),
     and the warnings C(wrong_content_type) and C(cache_period) (a cache lifetime outside
     5 minutes to 48 hours, which servers clamp)."
   - "Problem codes of the client document: C(missing_cors), C(not_found), C(http_error),
     C(not_json), C(not_object), C(missing_base_url), C(invalid_base_url),
     C(client_versions_failed), C(too_large), C(redirect_loop), C(insecure_redirect),
-    C(tls_invalid), C(timeout), C(unreachable), C(no_address), C(mismatch), and the warning
+    C(redirect_to_internal_address), C(tls_invalid), C(timeout), C(unreachable), C(no_address),
+    C(mismatch), and the warning
     C(wrong_content_type)."
+  - "Every JSON body (both documents and the C(/_matrix/client/versions) answer) must be valid
+    JSON: C(NaN) and C(Infinity) are refused, and so is JSON nested more than 64 levels deep
+    (C(not_json), or C(client_versions_failed) for the versions answer)."
   - Each code is explained, with the fix for each web server, in the collection's
     C(docs/troubleshooting.md).
 seealso:
@@ -226,6 +232,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     connection_argument_spec,
+    redirect_argument_spec,
     run_module_check,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import well_known_info
@@ -233,6 +240,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_
 
 def main():
     argument_spec = connection_argument_spec()
+    argument_spec.update(redirect_argument_spec())
     argument_spec.update(
         server_name={"type": "str", "required": True},
         documents={"type": "list", "elements": "str", "choices": ["server", "client"], "default": ["server", "client"]},

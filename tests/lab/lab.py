@@ -10,6 +10,9 @@ Address plan inside the slot (127.77.S.0/24 and fd6c:6162:0:S::/64):
     .254  nothing listens there: a dead address
     .100 to .253  handed out by new_ipv4() to tests, never twice per lab
     ::100 and up  handed out by new_ipv6() (IPv6 half of the slot), never twice per lab
+
+and, for tests that need an address the engine counts as public, 2001:db8:0:S::/64
+(new_public_ipv6(); a documentation range, added to `lo` of the lab's network namespace).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .bind import Bind, SilentDnsServer
 from .ca import CertificateAuthority
 from .net import LabNetwork
 from .nginx import Nginx
+from .slow import SlowHttpsServer
 from ._process import running_processes
 
 
@@ -40,6 +44,8 @@ class Lab:
         self._next_ipv4 = 100
         self._next_ipv6 = 0x100
         self._silent_dns: SilentDnsServer | None = None
+        self._slow_servers: list[SlowHttpsServer] = []
+        self._next_public_ipv6 = 0x100
         self._synapse = None
 
     # Addresses -------------------------------------------------------------------------------
@@ -55,6 +61,16 @@ class Lab:
         """A loopback IPv6 address (added to lo) no other part of this lab uses."""
         self._next_ipv6 += 1
         return self.net.ipv6(self._next_ipv6 - 1)
+
+    def new_public_ipv6(self) -> str:
+        """An address of 2001:db8:0:<slot>::/64 (added to lo), never handed out twice.
+
+        A documentation range, so not one the engine treats as internal (loopback, private,
+        link-local): with it a lab name "resolves publicly". It exists only on the loopback
+        interface of the namespace the tests run in (`make integration`); nothing leaves it.
+        """
+        self._next_public_ipv6 += 1
+        return self.net.public_ipv6(self._next_public_ipv6 - 1)
 
     @property
     def nameservers(self) -> list[str]:
@@ -95,6 +111,13 @@ class Lab:
             self._silent_dns.start()
         return self._silent_dns.address
 
+    def slow_https(self, name: str, address: str, **kwargs) -> SlowHttpsServer:
+        """Start an HTTPS server for `name` (certificate from the lab CA) on `address` that
+        answers one byte per second; see slow.SlowHttpsServer. Stopped with the lab."""
+        server = SlowHttpsServer(address, self.ca.issue([name]), **kwargs).start()
+        self._slow_servers.append(server)
+        return server
+
     def synapse(self, server_name: str = 'synapse.lab.test', **kwargs):
         """Start (once per lab) a real Synapse on .8:8008; see synapse.Synapse for options."""
         if self._synapse is None:
@@ -113,6 +136,8 @@ class Lab:
             self._synapse.stop()
         if self._silent_dns is not None:
             self._silent_dns.stop()
+        for server in self._slow_servers:
+            server.stop()
         self.nginx.stop()
         self.bind.stop()
         self.net.close()

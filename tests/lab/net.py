@@ -85,6 +85,14 @@ class LabNetwork:
         self._add_to_loopback(address, 128)
         return address
 
+    def public_ipv6(self, host: int) -> str:
+        """2001:db8:0:<slot>::<host> (a documentation range), added to `lo` on first use."""
+        if not 1 <= host <= 0xffff:
+            raise ValueError(f'host number {host} out of range')
+        address = str(ipaddress.IPv6Address(f'2001:db8:0:{self.slot:x}::{host:x}'))
+        self._add_to_loopback(address, 128)
+        return address
+
     def _add_to_loopback(self, address: str, prefix: int) -> None:
         if any(address == added for added, _prefix in self._added):
             return

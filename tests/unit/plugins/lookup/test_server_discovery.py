@@ -53,15 +53,17 @@ def test_one_result_per_term_in_order(lookup):
 
 def test_options_reach_the_transport(lookup):
     lookup.run(["example.com"], variables={}, nameservers=["192.0.2.53"], dns_port=5353,
-               timeout=3, validate_certs=False, concurrency=4)
+               timeout=3, validate_certs=False, concurrency=4, allow_internal_redirects=True)
     assert lookup.factory_calls == [{"nameservers": ["192.0.2.53"], "dns_port": 5353,
-                                     "ca_path": None, "validate_certs": False, "timeout": 3.0}]
+                                     "ca_path": None, "validate_certs": False, "timeout": 3.0,
+                                     "allow_internal_redirects": True}]
 
 
 def test_default_options(lookup):
     lookup.run(["example.com"], variables={})
     assert lookup.factory_calls == [{"nameservers": None, "dns_port": 53, "ca_path": None,
-                                     "validate_certs": True, "timeout": 10.0}]
+                                     "validate_certs": True, "timeout": 10.0,
+                                     "allow_internal_redirects": False}]
 
 
 @pytest.mark.parametrize("term, reason", [

@@ -474,3 +474,20 @@ def test_speculative_srv_queries_only_for_few_names(count, speculated):
         results = discovery.resolve_many(names)
     assert {result["method"] for result in results} == {"well_known_explicit_port"}
     assert ("SRV _matrix-fed._tcp.n0.example" in transport.log) is speculated
+
+
+def test_well_known_redirected_into_an_internal_address_falls_back_with_a_warning():
+    transport = FakeTransport(
+        {"A": {"example.com": ["42.0.0.10"]}},
+        {"https://example.com/.well-known/matrix/server": {
+            "status": 302, "headers": {"Location": "https://127.0.0.1/.well-known/matrix/server"}, "body": ""},
+         "https://127.0.0.1/.well-known/matrix/server": {"status": 200, "body": '{"m.server": "internal.test"}'}})
+    with ServerDiscovery(transport, parallel=False) as discovery:
+        result = discovery.resolve("example.com")
+    assert result["method"] == "default_port"
+    assert result["delegated_server"] is None
+    assert result["targets"] == [{"host": "example.com", "port": 8448, "address": "42.0.0.10"}]
+    problem = [p for p in result["problems"] if p["code"] == "redirect_to_internal_address"]
+    assert len(problem) == 1 and problem[0]["severity"] == "warning"
+    assert result["well_known_error"].startswith("redirect_to_internal_address: ")
+    assert "GET https://127.0.0.1/.well-known/matrix/server" not in transport.log

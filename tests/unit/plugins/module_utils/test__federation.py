@@ -241,3 +241,38 @@ def test_each_question_is_asked_once_per_run():
     assert sorted(asked) == sorted(set(asked)), "a DNS query or HTTPS GET was repeated"
     assert asked.count("GET https://example.org/.well-known/matrix/server") == 1
     assert "SRV _matrix-fed._tcp.example.org" in asked and "A example.org" in asked
+
+
+DEEP = b"[" * 10000 + b"]" * 10000
+
+
+@pytest.mark.parametrize("path, body, expected, detail", [
+    pytest.param("/_matrix/key/v2/server", b'{"server_name": ' + DEEP + b"}", "keys_invalid",
+                 "nested more than 64 levels deep", id="keys-nested-10000-deep"),
+    pytest.param("/_matrix/key/v2/server", b'{"server_name": "example.org", "valid_until_ts": NaN}', "keys_invalid",
+                 "NaN is not valid JSON", id="keys-NaN"),
+    pytest.param("/_matrix/federation/v1/version", b'{"server": ' + DEEP + b"}", "version_invalid",
+                 "nested more than 64 levels deep", id="version-nested-10000-deep"),
+    pytest.param("/_matrix/federation/v1/version", b'{"server": {"name": "Synapse", "version": Infinity}}',
+                 "version_invalid", "Infinity is not valid JSON", id="version-Infinity"),
+])
+def test_a_federation_answer_that_is_not_valid_json_is_reported_not_a_crash(path, body, expected, detail):
+    report = check(with_target(**{path: response(200, body)}))["servers"][NAME]
+    assert codes(report, "error") == [expected]
+    failed = [c for c in report["connections"] if not c["ok"]]
+    assert [c["address"] for c in failed] == ["42.0.0.20"]
+    assert [p["code"] for p in failed[0]["problems"]] == [expected]
+    assert detail in failed[0]["problems"][0]["message"]
+
+
+def test_a_request_that_misses_the_deadline_is_a_connection_timeout():
+    late = {"status": None, "headers": {}, "body": b"", "too_large": False, "error_kind": "timeout",
+            "error": "no complete response within 10 s (the deadline of the whole probe)"}
+    report = check(with_target(**{"/_matrix/federation/v1/version": late, "/_matrix/key/v2/server": late}))
+    report = report["servers"][NAME]
+    assert codes(report, "error") == ["connection_timeout"]
+    failed = [c for c in report["connections"] if not c["ok"]]
+    assert [c["address"] for c in failed] == ["42.0.0.20"]
+    assert sorted(p["message"].split(": ", 1)[1] for p in failed[0]["problems"]) == [
+        "GET /_matrix/federation/v1/version failed: " + late["error"],
+        "GET /_matrix/key/v2/server failed: " + late["error"]]

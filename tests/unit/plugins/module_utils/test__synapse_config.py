@@ -252,40 +252,48 @@ def test_wanted_values_already_present_change_nothing(text, settings):
     assert result.changed_keys == []
 
 
-# (id, text, settings, absent, words the message must contain).
+# (id, text, settings, absent, words the message must contain, (line, column) or None).
 REFUSALS = [
-    ("two-documents", "a: 1\n---\nb: 2\n", {"a": 2}, [], ["2 YAML documents", "line 2"]),
-    ("duplicate-top-level", "a: 1\nb: 2\na: 3\n", {"b": 3}, [], ["duplicate key 'a'", "lines 1 and 3"]),
-    ("duplicate-nested", "a:\n  x: 1\n  x: 2\n", {"b": 1}, [], ["duplicate key 'x'"]),
-    ("anchor-on-touched-value", "a: &base {x: 1}\nb: *base\n", {"a": {"x": 2}}, [], ["line 1", "'a'", "base"]),
-    ("alias-in-touched-value", "a: &base 1\nb: [*base, 2]\n", {}, ["b"], ["line 2", "'b'", "anchors"]),
-    ("anchor-on-removed-key", "a: &base 1\nb: *base\n", {}, ["a"], ["'a'", "anchors"]),
-    ("alias-value-removed", "a: &base\n  x: 1\nb: *base\n", {}, ["b"], ["line 3", "'b'", "anchors"]),
-    ("top-level-sequence", "- a\n- b\n", {"a": 1}, [], ["not a mapping"]),
-    ("top-level-scalar", "just text\n", {"a": 1}, [], ["not a mapping"]),
-    ("top-level-flow-mapping", "{a: 1, b: 2}\n", {"a": 2}, [], ["flow style"]),
-    ("indented-top-level", "  a: 1\n  b: 2\n", {"a": 2}, [], ["column 0"]),
-    ("tab-indentation", "a:\n\tb: 1\n", {"a": 2}, [], ["not valid YAML", "line 2"]),
-    ("does-not-parse", "a: [1, 2\nb: 3\n", {"a": 2}, [], ["not valid YAML"]),
-    ("unknown-tag", "a: !secret x\n", {"b": 1}, [], ["not valid YAML"]),
-    ("merge-key-at-top", "base: &b {x: 1}\n<<: *b\n", {"x": 2}, [], ["merge key"]),
-    ("complex-key", "? a\n: 1\n", {"a": 2}, [], ["column 0"]),
-    ("bare-cr-line-break", "a: 1\rb: 2\n", {"a": 2}, [], ["line break"]),
-    ("both-set-and-absent", "a: 1\n", {"a": 2}, ["a"], ["both in settings and in absent"]),
-    ("nan-value", "a: 1\n", {"a": float("nan")}, [], ["NaN"]),
-    ("unwritable-type", "a: 1\n", {"a": {1, 2}}, [], ["type set"]),
-    ("empty-key", "a: 1\n", {"": 1}, [], ["non-empty string"]),
+    ("two-documents", "a: 1\n---\nb: 2\n", {"a": 2}, [], ["2 YAML documents"], (2, 1)),
+    ("duplicate-top-level", "a: 1\nb: 2\na: 3\n", {"b": 3}, [], ["duplicate key 'a'", "first at line 1"], (3, 1)),
+    ("duplicate-nested", "a:\n  x: 1\n  x: 2\n", {"b": 1}, [], ["duplicate key 'x'"], (3, 3)),
+    ("anchor-on-touched-value", "a: &base {x: 1}\nb: *base\n", {"a": {"x": 2}}, [], ["'a'", "base"], (1, 1)),
+    ("alias-in-touched-value", "a: &base 1\nb: [*base, 2]\n", {}, ["b"], ["'b'", "anchors"], (2, 1)),
+    ("anchor-on-removed-key", "a: &base 1\nb: *base\n", {}, ["a"], ["'a'", "anchors"], (1, 1)),
+    ("alias-value-removed", "a: &base\n  x: 1\nb: *base\n", {}, ["b"], ["'b'", "anchors"], (3, 1)),
+    ("top-level-sequence", "- a\n- b\n", {"a": 1}, [], ["not a mapping"], (1, 1)),
+    ("top-level-scalar", "just text\n", {"a": 1}, [], ["not a mapping"], (1, 1)),
+    ("top-level-flow-mapping", "{a: 1, b: 2}\n", {"a": 2}, [], ["flow style"], (1, 1)),
+    ("indented-top-level", "  a: 1\n  b: 2\n", {"a": 2}, [], ["column 0"], (1, 3)),
+    ("tab-indentation", "a:\n\tb: 1\n", {"a": 2}, [], ["not valid YAML", "'\\t'"], (2, 1)),
+    ("does-not-parse", "a: [1, 2\nb: 3\n", {"a": 2}, [], ["not valid YAML", "flow sequence at line 1"], (2, 2)),
+    ("unknown-tag", "a: !secret x\n", {"b": 1}, [], ["not valid YAML", "!secret"], (1, 4)),
+    ("merge-key-at-top", "base: &b {x: 1}\n<<: *b\n", {"x": 2}, [], ["merge key"], (2, 1)),
+    ("complex-key", "? a\n: 1\n", {"a": 2}, [], ["column 0"], (1, 3)),
+    ("bare-cr-line-break", "a: 1\rb: 2\n", {"a": 2}, [], ["line break"], (1, 5)),
+    ("both-set-and-absent", "a: 1\n", {"a": 2}, ["a"], ["both in settings and in absent"], None),
+    ("nan-value", "a: 1\n", {"a": float("nan")}, [], ["NaN"], None),
+    ("unwritable-type", "a: 1\n", {"a": {1, 2}}, [], ["type set"], None),
 ]
 
 
 @pytest.mark.parametrize(
-    "text, settings, absent, words", [case[1:] for case in REFUSALS], ids=[case[0] for case in REFUSALS]
+    "text, settings, absent, words, position",
+    [case[1:] for case in REFUSALS],
+    ids=[case[0] for case in REFUSALS],
 )
-def test_refuses_with_a_clear_message(text, settings, absent, words):
+def test_refuses_with_a_clear_message(text, settings, absent, words, position):
     with pytest.raises(SynapseConfigError) as caught:
         edit_config(text, settings, absent)
     for word in words:
         assert word in str(caught.value)
+    located = caught.value.located("/etc/matrix-synapse/homeserver.yaml")
+    if position is None:
+        assert (caught.value.line, caught.value.column) == (None, None)
+        assert located.startswith("/etc/matrix-synapse/homeserver.yaml: ")
+    else:
+        assert (caught.value.line, caught.value.column) == position
+        assert located.startswith("/etc/matrix-synapse/homeserver.yaml:%d:%d: " % position)
 
 
 def _changed_lines(before, after):

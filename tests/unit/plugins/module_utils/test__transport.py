@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 
 import pytest
 
@@ -82,6 +83,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b" " * int(self.path.split("/")[-1]))
+        elif self.path in ("/drip-headers", "/drip-body"):
+            self._drip()
         elif self.path == "/claims-large":
             self.send_response(200)
             self.send_header("Content-Length", "60000")
@@ -90,6 +93,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._reply(200, b'{"m.server": "matrix.test:443"}',
                         {"Cache-Control": "max-age=60", "X-Twice": "a"})
+
+    def _drip(self):
+        """Answer one byte every 0.2 s (in the headers, or in a small body) for up to 60 s."""
+        body = b'{"m.server": "matrix.test:443"}' + b" " * 300
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+        if self.path == "/drip-body":
+            self.wfile.write(head)
+            self.wfile.flush()
+            head = b""
+        try:
+            for byte in (head + body)[:300]:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass  # the client gave up, as it should
+        self.close_connection = True
 
     def _reply(self, status, body, headers=None):
         self.send_response(status)
@@ -217,6 +237,98 @@ def test_refused_connection_is_unreachable():
         transport.https_get("127.0.0.1", port, "/", "matrix.test", "matrix.test", "matrix.test",
                             51200)
     assert caught.value.kind == "unreachable"
+    # The message names no private class of the collection.
+    assert "Watched" not in caught.value.message
+
+
+@pytest.mark.parametrize("path", ["/drip-headers", "/drip-body"])
+def test_a_response_sent_one_byte_at_a_time_times_out_at_the_deadline(pki, web, path):
+    # Each byte arrives well within the 1 s timeout of one read: only the deadline of the
+    # whole request ends it. The bound below only proves "no hang" (the drip lasts 60 s).
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=1)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        _get(transport, web, path=path)
+    assert caught.value.kind == "timeout"
+    assert "no complete response within 1 s" in caught.value.message
+    assert time.monotonic() - started < 20
+
+
+@pytest.fixture()
+def slow_handshake():
+    """A TCP server that starts a TLS handshake record and then sends one byte every 0.2 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, dummy = listener.accept()
+            except OSError:
+                continue
+            with connection:
+                try:
+                    connection.recv(4096)  # the ClientHello
+                    connection.sendall(b"\x16\x03\x03\x40\x00")  # a 16 KiB handshake record
+                    while not stop.is_set():
+                        connection.sendall(b"\x00")
+                        time.sleep(0.2)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_a_tls_handshake_sent_one_byte_at_a_time_times_out_at_the_deadline(pki, slow_handshake):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=1)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        transport.https_get("127.0.0.1", slow_handshake, "/", "matrix.test", "matrix.test", "matrix.test", 51200)
+    assert caught.value.kind == "timeout"
+    assert time.monotonic() - started < 20
+
+
+def test_a_federation_probe_of_a_slow_handshake_times_out_at_the_deadline(pki, slow_handshake):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=1)
+    started = time.monotonic()
+    probe = transport.probe_federation("127.0.0.1", slow_handshake, "matrix.test", "matrix.test",
+                                       ["/_matrix/federation/v1/version"])
+    assert probe["error"]["kind"] == "timeout"
+    assert "deadline" in probe["error"]["message"]
+    assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize("path", ["/drip-headers", "/drip-body"])
+def test_a_federation_probe_answered_one_byte_at_a_time_times_out_at_the_deadline(pki, web, path):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=1)
+    started = time.monotonic()
+    probe = transport.probe_federation("127.0.0.1", web.server_address[1], "matrix.test", "matrix.test",
+                                       [path, "/"])
+    assert probe["error"] is None and probe["tls"]["verified"] is True
+    assert probe["responses"][path]["error_kind"] == "timeout"
+    # The deadline is the probe's: the request after it is not sent.
+    assert probe["responses"]["/"]["error_kind"] == "timeout"
+    assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize("address, internal", [
+    ("127.0.0.1", True), ("127.77.3.100", True), ("10.1.2.3", True), ("172.16.0.1", True),
+    ("172.31.255.255", True), ("192.168.1.1", True), ("100.64.0.1", True), ("100.127.255.254", True),
+    ("169.254.169.254", True), ("0.0.0.0", True), ("::1", True), ("::", True), ("fd00::1", True),
+    ("fc00::1", True), ("fe80::1", True), ("fe80::1%lo", True), ("::ffff:127.0.0.1", True),
+    ("::ffff:10.0.0.1", True), ("::ffff:169.254.169.254", True), ("[::1]", True),
+    ("8.8.8.8", False), ("42.0.0.10", False), ("172.32.0.1", False), ("100.128.0.1", False),
+    ("192.0.2.10", False), ("198.51.100.1", False), ("203.0.113.5", False), ("2001:db8::1", False),
+    ("2a01:4f8::1", False), ("::ffff:8.8.8.8", False), ("matrix.example.org", False),
+])
+def test_internal_addresses_are_exactly_the_listed_ranges(address, internal):
+    assert _transport.is_internal_address(address) is internal
 
 
 def test_unknown_ca_path_is_a_config_error(tmp_path):

@@ -191,3 +191,112 @@ def test_problem_messages_name_the_document():
 def test_an_error_page_without_cors_is_only_its_status():
     report = run(client_response(404, "<html>404</html>", headers={"Content-Type": "text/html"}), documents=("client",))
     assert codes(report) == ["not_found"]
+
+
+# --- hostile documents: bounded JSON, internal redirects ----------------------------------
+
+DEEP = "[" * 10000 + "]" * 10000
+
+
+@pytest.mark.parametrize("body, detail", [
+    pytest.param('{"m.homeserver": ' + DEEP + "}", "the body is JSON nested more than 64 levels deep; no Matrix document nests that deep",
+                 id="nested-10000-deep"),
+    pytest.param('{"m.homeserver": {"base_url": "https://matrix.example.org"}, "x": NaN}', "NaN is not valid JSON",
+                 id="NaN"),
+    pytest.param('{"m.homeserver": {"base_url": "https://matrix.example.org"}, "x": Infinity}',
+                 "Infinity is not valid JSON", id="Infinity"),
+    pytest.param('{"m.homeserver": {"base_url": "https://matrix.example.org"}, "x": -Infinity}',
+                 "-Infinity is not valid JSON", id="minus-Infinity"),
+])
+def test_a_client_document_that_is_not_valid_json_is_not_json(body, detail):
+    result = run({CLIENT_URL: dict(GOOD_CLIENT, body=body)}, documents=("client",))
+    client = result["client"]
+    assert codes(client) == ["not_json"]
+    assert client["valid"] is False and client["content"] is None and client["versions"] is None
+    assert client["problems"][0]["message"] == CLIENT_URL + " is not JSON: " + detail
+
+
+def test_a_server_document_nested_10000_deep_is_not_json():
+    result = run({SERVER_URL: dict(GOOD_SERVER, body=DEEP)}, documents=("server",))
+    assert codes(result["server"]) == ["not_json"]
+    assert "nested more than 64 levels deep" in result["server"]["problems"][0]["message"]
+
+
+@pytest.mark.parametrize("body, detail", [
+    pytest.param('{"versions": ' + DEEP + "}", "nested more than 64 levels deep", id="nested-10000-deep"),
+    pytest.param('{"versions": ["v1.11"], "unstable_features": {"x": NaN}}', "NaN is not valid JSON", id="NaN"),
+])
+def test_a_versions_answer_that_is_not_valid_json_fails_the_versions_check(body, detail):
+    result = run({VERSIONS_URL: dict(GOOD_VERSIONS, body=body)}, documents=("client",))
+    client = result["client"]
+    assert codes(client) == ["client_versions_failed"]
+    assert detail in client["problems"][0]["message"]
+    assert client["valid"] is False
+
+
+INTERNAL_DNS = {"A": dict(DNS["A"], **{"intranet.example.org": ["10.20.30.40"], "mixed.example.org": ["42.0.0.50"],
+                                       "lab.example.org": ["192.168.1.10"]}),
+                "AAAA": {"mixed.example.org": ["fd00::50"]}}
+INTERNAL_TARGETS = ["https://127.0.0.1/wk", "https://[::1]/wk", "https://[::ffff:127.0.0.1]/wk",
+                    "https://169.254.169.254/latest", "https://100.64.0.1/wk", "https://intranet.example.org/wk",
+                    "https://mixed.example.org/wk"]
+
+
+def internal_run(url, target, allow=None, dns=None, documents=("server", "client")):
+    other_document = {"status": 200, "headers": CORS_HEADERS,
+                      "body": '{"m.server": "internal.example.org:443", '
+                              '"m.homeserver": {"base_url": "https://matrix.example.org"}}'}
+    responses = {url: {"status": 302, "headers": {"Location": target, "Access-Control-Allow-Origin": "*"}},
+                 target: other_document}
+    host = target.split("/")[2]
+    responses["https://%s/%s" % (host, target.split("/", 3)[3])] = other_document
+    merged = {SERVER_URL: GOOD_SERVER, CLIENT_URL: GOOD_CLIENT, VERSIONS_URL: GOOD_VERSIONS}
+    merged.update(responses)
+    transport = FakeFederationTransport(dns or INTERNAL_DNS, merged)
+    if allow is not None:
+        transport.allow_internal_redirects = allow
+    result = well_known_info(transport, "example.org", documents, now=NOW.timestamp())
+    return result, transport
+
+
+@pytest.mark.parametrize("target", INTERNAL_TARGETS)
+def test_a_server_document_redirected_to_an_internal_address_is_refused_before_connecting(target):
+    result, transport = internal_run(SERVER_URL, target, documents=("server",))
+    server = result["server"]
+    assert codes(server) == ["redirect_to_internal_address"]
+    assert server["valid"] is False and server["delegated_server"] is None
+    assert "example.org resolves to public addresses" in server["problems"][0]["message"]
+    assert [call["url"] for call in transport.http_calls] == [SERVER_URL]
+
+
+@pytest.mark.parametrize("target", INTERNAL_TARGETS)
+def test_a_client_document_redirected_to_an_internal_address_is_refused_before_connecting(target):
+    result, transport = internal_run(CLIENT_URL, target, documents=("client",))
+    client = result["client"]
+    assert codes(client) == ["redirect_to_internal_address"]
+    assert client["valid"] is False and client["base_url"] is None
+    assert [call["url"] for call in transport.http_calls] == [CLIENT_URL]
+
+
+@pytest.mark.parametrize("url", [SERVER_URL, CLIENT_URL])
+def test_allow_internal_redirects_follows_the_redirect(url):
+    result, transport = internal_run(url, "https://127.0.0.1/wk", allow=True)
+    assert result["problems"] == []
+    assert any(call["address"] == "127.0.0.1" for call in transport.http_calls)
+    if url == SERVER_URL:
+        assert result["server"]["delegated_server"] == "internal.example.org:443"
+
+
+def test_a_name_that_resolves_internally_may_redirect_to_internal_addresses():
+    dns = {"A": dict(DNS["A"], **{"example.org": ["192.168.1.5"], "intranet.example.org": ["10.20.30.40"]})}
+    result, dummy = internal_run(SERVER_URL, "https://intranet.example.org/wk", dns=dns, documents=("server",))
+    assert result["server"]["problems"] == []
+    assert result["server"]["delegated_server"] == "internal.example.org:443"
+
+
+@pytest.mark.parametrize("url", [SERVER_URL, CLIENT_URL])
+def test_a_redirect_to_plain_http_is_refused_even_when_internal_redirects_are_allowed(url):
+    result, transport = internal_run(url, "http://matrix.example.org/wk", allow=True)
+    document = result["server" if url == SERVER_URL else "client"]
+    assert codes(document) == ["insecure_redirect"]
+    assert not any(call["url"].startswith("https://matrix.example.org/wk") for call in transport.http_calls)

@@ -401,3 +401,37 @@ def test_fetch_reports_what_a_well_known_info_module_needs():
     assert fetch["cache_seconds"] == 600
     assert fetch["peer_address"] == "2a01:4f8::10"
     assert fetch["valid"] is True
+
+
+# --- redirects into internal addresses -----------------------------------------------------
+
+INTERNAL_DNS = {"A": dict(DNS["A"], **{"intranet.example.com": ["192.168.0.10"]}),
+                "AAAA": dict(DNS["AAAA"], **{"v6only.example.com": ["fe80::1"]})}
+
+
+@pytest.mark.parametrize("location", [
+    "https://127.0.0.1/wk", "https://[::1]/wk", "https://[::ffff:10.0.0.1]/wk", "https://0.0.0.0/wk",
+    "https://intranet.example.com/wk", "https://v6only.example.com/wk",
+])
+def test_redirect_from_a_public_name_to_an_internal_address_is_refused_before_connecting(location):
+    transport = FakeTransport(INTERNAL_DNS, {START: _redirect(302, location), location: VALID})
+    fetch = fetch_server_well_known(transport, "example.com", now=NOW)
+    assert fetch.error_code == "redirect_to_internal_address"
+    assert fetch.delegated_server is None
+    assert location in fetch.error and "example.com resolves to public addresses" in fetch.error
+    assert [call["url"] for call in transport.http_calls] == [START]
+
+
+def test_redirect_to_an_internal_address_is_followed_when_allowed():
+    transport = FakeTransport(INTERNAL_DNS, {START: _redirect(302, "https://intranet.example.com/wk"),
+                                             "https://intranet.example.com/wk": VALID})
+    transport.allow_internal_redirects = True
+    fetch = fetch_server_well_known(transport, "example.com", now=NOW)
+    assert fetch.valid and str(fetch.delegated_server) == "matrix.example.com"
+    assert transport.http_calls[-1]["address"] == "192.168.0.10"
+
+
+def test_redirect_to_a_public_documentation_address_is_followed():
+    transport = FakeTransport(DNS, {START: _redirect(302, "https://192.0.2.7/wk"), "https://192.0.2.7/wk": VALID})
+    fetch = fetch_server_well_known(transport, "example.com", now=NOW)
+    assert fetch.valid
