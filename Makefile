@@ -5,13 +5,32 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
-VENV ?= $(CURDIR)/.venv
-BIN := $(VENV)/bin
 TMP := $(CURDIR)/.tmp
+
+# The ansible-core versions the collection supports (meta/runtime.yml), each tested in CI with
+# sanity, unit and package checks (`make matrix`). CORE=<version> makes any target use that
+# version's virtualenv, .tmp/venv-<version>, made from tests/cores/<version>.txt with the Python
+# its "# python:" line names (hacking/core-python.sh). The default version's virtualenv is .venv,
+# from requirements-dev.txt, which adds the lint and docs tools.
+CORES := 2.16 2.17 2.18 2.19 2.20 2.21
+DEFAULT_CORE := 2.19
+CORE ?= $(DEFAULT_CORE)
+ifeq ($(filter $(CORE),$(CORES)),)
+$(error CORE=$(CORE) is not a tested ansible-core version; choose one of: $(CORES))
+endif
+ifeq ($(CORE),$(DEFAULT_CORE))
+VENV ?= $(CURDIR)/.venv
+REQUIREMENTS := requirements-dev.txt
+else
+VENV ?= $(TMP)/venv-$(CORE)
+REQUIREMENTS := tests/cores/$(CORE).txt
+endif
+# Empty: the Python that hacking/core-python.sh finds for CORE.
+PYTHON ?=
+BIN := $(VENV)/bin
 COLLECTIONS := $(TMP)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/homeserver/delegation
-SANITY_ROOT := $(TMP)/sanity/ansible_collections/homeserver/delegation
+SANITY_ROOT := $(TMP)/sanity-$(CORE)/ansible_collections/homeserver/delegation
 
 # The collection is found by name from this checkout, by Ansible and by Python imports.
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
@@ -25,25 +44,27 @@ help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
 
 .PHONY: test
-test: host venv unit sanity lint docs-lint package ee-context integration molecule  ## Everything CI runs, from a fresh machine
+test: host venv unit sanity lint docs-lint package ee-context integration molecule cores  ## Everything CI runs, from a fresh machine
 
 .PHONY: host
 host:  ## Install the Debian packages the tests need and prepare podman (root)
 	bash hacking/prepare-host.sh
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $@
+$(BIN)/.installed: $(REQUIREMENTS) requirements.txt tests/cores/$(CORE).txt tests/cores/tests.txt tests/cores/lab.txt
+	bash hacking/core-venv.sh $(CORE) $(VENV) $(REQUIREMENTS) $(PYTHON)
 
 .PHONY: venv
-venv: $(BIN)/.installed link  ## Create .venv with the development requirements
+venv: $(BIN)/.installed link  ## Create .venv with the development requirements (CORE=2.16: .tmp/venv-2.16)
+
+.PHONY: core-info
+core-info: venv  ## Print the ansible-core and Python versions of CORE's virtualenv
+	@$(BIN)/python -c 'import sys; from ansible.release import __version__ as v; print("ansible-core %s, Python %d.%d" % ((v,) + sys.version_info[:2]))'
 
 .PHONY: link
 link:
 	mkdir -p $(dir $(COLLECTION_LINK))
-	ln -sfn $(CURDIR) $(COLLECTION_LINK)
+	# Left alone when right: versions tested side by side must not replace it under each other.
+	[ "$$(readlink $(COLLECTION_LINK))" = $(CURDIR) ] || ln -sfn $(CURDIR) $(COLLECTION_LINK)
 
 .PHONY: unit
 unit: venv  ## Unit and property tests (no network)
@@ -68,13 +89,14 @@ benchmark: venv  ## Benchmarks with simulated wide-area latency (root; minutes)
 
 .PHONY: sanity
 sanity: venv  ## ansible-test sanity on a copy laid out as ansible_collections/homeserver/delegation
-	rm -rf $(TMP)/sanity && mkdir -p $(SANITY_ROOT)
+	rm -rf $(TMP)/sanity-$(CORE) && mkdir -p $(SANITY_ROOT)
 	git ls-files -z --cached --others --exclude-standard | \
 	  rsync -a --from0 --files-from=- ./ $(SANITY_ROOT)/
 	# A repository of its own, so ansible-test lists these files and not the outer checkout's.
 	cd $(SANITY_ROOT) && git init -q && git add -A
 	bash hacking/ansible-test-offline-bootstrap.sh $(BIN)/python
-	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --color no --python 3.11 --venv --requirements
+	cd $(SANITY_ROOT) && $(BIN)/ansible-test sanity --color no --venv --requirements \
+	  --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 .PHONY: lint
 lint: venv  ## ansible-lint, production profile
@@ -85,8 +107,8 @@ docs-lint: venv  ## antsibull-docs lint of plugin and role docs, antsibull-chang
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
 	$(BIN)/antsibull-changelog lint
 
-DIST := $(TMP)/dist
-INSTALLED := $(TMP)/installed
+DIST := $(TMP)/dist-$(CORE)
+INSTALLED := $(TMP)/installed-$(CORE)
 
 .PHONY: package
 package: venv  ## Build the collection tarball, install it, and use the installed copy
@@ -107,6 +129,28 @@ ee-context: venv  ## Check the execution environment's definition: ansible-build
 .PHONY: molecule
 molecule: venv  ## Every Molecule scenario (podman)
 	bash hacking/molecule-all.sh
+
+.PHONY: demo-scenario
+demo-scenario: venv  ## The demo Molecule scenario alone (CORE=2.16: with that ansible-core as controller)
+	@echo "demo-scenario: controller $$($(BIN)/python -c 'import sys; from ansible.release import __version__ as v; print("ansible-core %s, Python %d.%d" % ((v,) + sys.version_info[:2]))')"
+	MOLECULE_SCENARIOS=demo bash hacking/molecule-all.sh
+
+OLDEST_CORE := $(firstword $(CORES))
+NEWEST_CORE := $(lastword $(CORES))
+
+.PHONY: matrix
+matrix: link  ## venv, unit, sanity and package on every ansible-core version (MATRIX_CORES, MATRIX_JOBS)
+	bash hacking/matrix.sh
+
+# `make test` runs the default version's suites itself; this adds the other versions, then the
+# integration tests and the demo scenario with the oldest and the newest as controller, one
+# version at a time (the demo lab's containers have one name per checkout).
+.PHONY: cores
+cores: link  ## The other ansible-core versions' part of `make test`
+	MATRIX_CORES="$(filter-out $(DEFAULT_CORE),$(CORES))" MATRIX_LOGS=$(TMP)/matrix-logs/checks \
+	  bash hacking/matrix.sh
+	MATRIX_CORES="$(OLDEST_CORE) $(NEWEST_CORE)" MATRIX_STEPS="integration demo-scenario" MATRIX_JOBS=1 \
+	  MATRIX_LOGS=$(TMP)/matrix-logs/lab bash hacking/matrix.sh
 
 .PHONY: demo
 # With MOLECULE_IMAGE (a workstation with stock images) the host needs no preparation.

@@ -17,7 +17,9 @@ PY
 cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 [ -e "$cache" ] && exit 0
 mkdir -p "$(dirname "$cache")"
-cat > "$cache" <<'PY'
+# Written aside and renamed: sanity runs of other ansible-core versions may look for it now.
+partial=$(mktemp "$cache.XXXXXX")
+cat > "$partial" <<'PY'
 # Stand-in for get-pip.py (see hacking/ansible-test-offline-bootstrap.sh).
 import ensurepip
 import os
@@ -29,4 +31,6 @@ ensurepip.bootstrap(upgrade=True)
 args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
 sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", "--quiet"] + args, env=environment))
 PY
+chmod 644 "$partial"
+mv -f "$partial" "$cache"
 echo "ansible-test-offline-bootstrap: installed a pip bootstrap stand-in at $cache"

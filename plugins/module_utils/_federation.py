@@ -95,7 +95,7 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
     label = "%s port %d (%s)" % (url_host(address), port, target["host"])
     report = {
         "host": target["host"], "port": port, "address": address, "ok": False,
-        "tls": None, "certificate": None, "version": None, "keys": None, "problems": [],
+        "tls": None, "certificate": None, "version": None, "server_keys": None, "problems": [],
     }
     problems = report["problems"]
     validate_certs = getattr(transport, "validate_certs", True)
@@ -132,7 +132,7 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
             report["version"]["server"] = {"name": server.get("name"), "version": server.get("version")}
 
     keys_response = probe["responses"].get(KEYS_PATH) or {}
-    report["keys"] = {"status": keys_response.get("status")}
+    report["server_keys"] = {"status": keys_response.get("status")}
     failure = _response_problem(keys_response, KEYS_PATH, "keys")
     if failure:
         problems.append(dict(failure, message="%s: %s" % (label, failure["message"])))
@@ -143,7 +143,7 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
             keys["problems"] = [_problem("keys_invalid", "the key response is not usable JSON: %s" % parse_error)]
         for problem in keys.pop("problems"):
             problems.append(dict(problem, message="%s: %s" % (label, problem["message"])))
-        report["keys"].update(keys)
+        report["server_keys"].update(keys)
     report["ok"] = not any(problem["severity"] == "error" for problem in problems)
     return report
 

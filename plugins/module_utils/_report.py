@@ -91,7 +91,7 @@ def _version_text(connection):
 
 
 def _keys_text(connection):
-    keys = connection.get("keys") or {}
+    keys = connection.get("server_keys") or {}
     if keys.get("verified_signatures"):
         return "of %s (%s), signature verified" % (keys.get("server_name"), ", ".join(keys["verified_signatures"]))
     if keys.get("status"):

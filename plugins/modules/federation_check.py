@@ -164,7 +164,7 @@ servers:
         version:
           description: The C(/_matrix/federation/v1/version) answer (C(status), C(server) with C(name) and C(version)).
           type: dict
-        keys:
+        server_keys:
           description: The C(/_matrix/key/v2/server) answer (C(status), C(server_name), C(valid_until_ts),
             C(verify_keys), C(old_verify_keys), C(verified_signatures)).
           type: dict

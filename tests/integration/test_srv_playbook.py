@@ -123,7 +123,7 @@ def test_certificate_for_the_server_name_federates(srv_federation, tmp_path):
     assert report['discovery']['method'] == 'srv'
     (connection,) = report['connections']
     assert connection['ok'] is True
-    assert connection['keys']['server_name'] == SERVER  # the real Synapse answered
+    assert connection['server_keys']['server_name'] == SERVER  # the real Synapse answered
     tasks, process = run_srv_playbook(tmp_path, srv_federation.playbook_vars())
     assert process.returncode == 0
     assert tasks['Publish the SRV records']['changed'] is False

@@ -145,8 +145,8 @@ def test_healthy_delegation_through_ansible_playbook(federation_lab, tmp_path):
         assert checked["tls"]["verified"] is True and checked["tls"]["sni"] == HOMESERVER
         assert checked["certificate"]["dns_names"] == [HOMESERVER]
         assert checked["version"]["server"]["name"] == "Synapse"
-        assert checked["keys"]["server_name"] == SERVER
-        assert checked["keys"]["verified_signatures"], "Synapse's own signature must verify"
+        assert checked["server_keys"]["server_name"] == SERVER
+        assert checked["server_keys"]["verified_signatures"], "Synapse's own signature must verify"
     assert federation["msg"] == "%s: federation OK via well_known_explicit_port (2 addresses checked)" % SERVER
 
     assert well_known["changed"] is False and well_known["problems"] == []

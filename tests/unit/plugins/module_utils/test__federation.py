@@ -55,7 +55,7 @@ def test_healthy_delegation_checks_every_address():
     assert codes(report, "error") == [] and codes(report, "warning") == []
     assert [(c["address"], c["ok"]) for c in report["connections"]] == [("2a01:4f8::20", True), ("42.0.0.20", True)]
     connection = report["connections"][1]
-    assert connection["keys"]["verified_signatures"] == ["ed25519:auto"]
+    assert connection["server_keys"]["verified_signatures"] == ["ed25519:auto"]
     assert connection["version"]["server"] == {"name": "Synapse", "version": "1.140.0"}
     assert connection["certificate"]["dns_names"] == [DELEGATED]
     assert report["discovery"]["method"] == "well_known_explicit_port"
