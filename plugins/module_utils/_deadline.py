@@ -47,8 +47,12 @@ class RequestDeadline:
 
     @property
     def expired(self):
-        """Whether the deadline passed while the request ran (its sockets were shut down)."""
-        return self._fired
+        """Whether the deadline has passed.
+
+        A socket timeout of the same length can end a read a moment before the watcher shuts
+        the sockets down: the clock, not only the watcher, decides.
+        """
+        return self._fired or self.remaining() <= 0
 
     def watch(self, sock):
         """Shut ``sock`` down when the deadline passes (at once if it already has)."""
