@@ -51,6 +51,7 @@ options:
 extends_documentation_fragment:
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
+  - homeserver.delegation.connection.name_timeout
   - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
 notes:
@@ -183,6 +184,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     connection_argument_spec,
+    name_timeout_argument_spec,
+    name_timeout_from_options,
     redirect_argument_spec,
     run_module_check,
 )
@@ -196,6 +199,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._signing imp
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(redirect_argument_spec())
+    argument_spec.update(name_timeout_argument_spec())
     argument_spec.update(
         server_names={"type": "list", "elements": "str", "required": True, "aliases": ["server_name"]},
         concurrency={"type": "int"},
@@ -210,7 +214,8 @@ def main():
     if concurrency is not None and concurrency < 1:
         module.fail_json(msg="concurrency: %d is not a positive number" % concurrency)
     result = run_module_check(module, lambda transport: federation_check(
-        transport, module.params["server_names"], concurrency))
+        transport, module.params["server_names"], concurrency,
+        name_timeout=name_timeout_from_options(module.params)))
     if module.params["fail_on_error"] and not result["federation_ok"]:
         module.fail_json(changed=False, **result)
     module.exit_json(changed=False, **result)

@@ -50,6 +50,7 @@ options:
 extends_documentation_fragment:
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
+  - homeserver.delegation.connection.name_timeout
   - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
 notes:
@@ -232,6 +233,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     connection_argument_spec,
+    name_timeout_argument_spec,
+    name_timeout_from_options,
     redirect_argument_spec,
     run_module_check,
 )
@@ -241,6 +244,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(redirect_argument_spec())
+    argument_spec.update(name_timeout_argument_spec())
     argument_spec.update(
         server_name={"type": "str", "required": True},
         documents={"type": "list", "elements": "str", "choices": ["server", "client"], "default": ["server", "client"]},
@@ -250,7 +254,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     result = run_module_check(module, lambda transport: well_known_info(
         transport, module.params["server_name"], tuple(module.params["documents"]),
-        module.params["expected_server"], module.params["expected_base_url"]))
+        module.params["expected_server"], module.params["expected_base_url"],
+        name_timeout=name_timeout_from_options(module.params)))
     module.exit_json(changed=False, **result)
 
 
