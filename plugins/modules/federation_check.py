@@ -70,7 +70,9 @@ notes:
     (warning, see O(allow_internal_redirects)); warnings from the well-known
     (C(cache_period), C(wrong_content_type), an address that does not answer), from SRV
     (C(services_differ)); and every problem of the discovery lookup (for example
-    C(srv_target_is_cname), C(srv_dns_error), C(no_address))."
+    C(srv_target_is_cname), C(srv_dns_error), C(no_address)); C(name_timeout) (error) when the
+    name's time budget O(name_timeout) ran out, naming the step it cut short (discovery, the
+    well-known and SRV reports and the target connections of a name share one budget)."
   - Each code is explained, with the fix, in the collection's C(docs/troubleshooting.md).
   - With O(validate_certs=false) certificate problems are reported as warnings.
 seealso:

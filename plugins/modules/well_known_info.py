@@ -67,6 +67,9 @@ notes:
     C(redirect_to_internal_address), C(tls_invalid), C(timeout), C(unreachable), C(no_address),
     C(mismatch), and the warning
     C(wrong_content_type)."
+  - "Problem code of the name: C(name_timeout) (error) when the checks of both documents
+    together did not fit in O(name_timeout); the message names the request it cut short, which
+    is also reported as C(timeout) in its document."
   - "Every JSON body (both documents and the C(/_matrix/client/versions) answer) must be valid
     JSON: C(NaN) and C(Infinity) are refused, and so is JSON nested more than 64 levels deep
     (C(not_json), or C(client_versions_failed) for the versions answer)."
