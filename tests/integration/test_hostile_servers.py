@@ -309,3 +309,29 @@ def test_the_option_reaches_the_modules_and_the_lookup_in_a_playbook(hostile, tm
     assert allowed_info["server"]["delegated_server"] == "internal-only." + ZONE + ":443"
     assert allowed_federation["servers"][PUBLIC]["discovery"]["delegated_server"] == "internal-only." + ZONE + ":443"
     assert allowed_lookup["msg"]["delegated_server"] == "internal-only." + ZONE + ":443"
+
+
+def test_name_timeout_reaches_the_modules_and_the_lookup_in_a_playbook(hostile, tmp_path):
+    options = hostile.options(name_timeout=NAME_TIMEOUT)
+    tasks = [
+        {"name": "well_known_info with name_timeout",
+         "homeserver.delegation.well_known_info": dict(server_name=SLOW_MANY, **options)},
+        {"name": "federation_check with name_timeout",
+         "homeserver.delegation.federation_check": dict(server_names=[SLOW_MANY], fail_on_error=False, **options)},
+        {"name": "server_discovery with name_timeout",
+         "ansible.builtin.debug": {"msg": "{{ lookup('homeserver.delegation.server_discovery', '%s', **options) }}"
+                                          % SLOW_MANY},
+         "vars": {"options": options}, "ignore_errors": True},
+    ]
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "Name budget", "hosts": "localhost", "connection": "local",
+                                         "gather_facts": False, "tasks": tasks}]))
+    started = time.monotonic()
+    (info, federation, discovery), completed = run_ansible_playbook(tmp_path, [str(playbook)])
+    # Three budgets one after the other plus Ansible's start-up on a busy machine: "no hang"
+    # only (without the budget the well-known drip alone would last minutes per address).
+    assert time.monotonic() - started < 60, completed.stdout[-4000:]
+    assert "name_timeout" in codes(info["problems"])
+    assert "name_timeout" in codes(federation["servers"][SLOW_MANY]["problems"])
+    assert discovery["failed"] is True
+    assert "(name_timeout: the time budget of the name (name_timeout, 4 s) ran out" in discovery["msg"]
