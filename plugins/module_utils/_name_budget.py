@@ -106,8 +106,10 @@ class NameBudgetTransport:
             return {"timeout": remaining}
         return {}
 
-    def _after(self, what, timed_out):
-        if timed_out and self.budget.expired:
+    def _after(self, what, timed_out, limit):
+        # A call given the time left (``limit``) that timed out was cut short by the budget,
+        # even if its own clock fired a hair before the budget's.
+        if timed_out and (limit or self.budget.expired):
             self.budget.note(what)
 
     def query_srv(self, name):
@@ -117,7 +119,7 @@ class NameBudgetTransport:
             self.budget.note(what)
             return SrvAnswer(name, TIMEOUT, [], "not sent: the name's time budget (name_timeout) was spent")
         answer = self._transport.query_srv(name, **limit)
-        self._after(what, answer.rcode == TIMEOUT)
+        self._after(what, answer.rcode == TIMEOUT, limit)
         return answer
 
     def query_address(self, host, family):
@@ -128,7 +130,7 @@ class NameBudgetTransport:
             return AddressAnswer(host, family, TIMEOUT, [], [],
                                  "not sent: the name's time budget (name_timeout) was spent")
         answer = self._transport.query_address(host, family, **limit)
-        self._after(what, answer.rcode == TIMEOUT)
+        self._after(what, answer.rcode == TIMEOUT, limit)
         return answer
 
     def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None):
@@ -143,7 +145,7 @@ class NameBudgetTransport:
             return self._transport.https_get(address, port, path, host_header, tls_server_name, sni, max_bytes,
                                              extra_headers, **limit)
         except TransportError as exc:
-            self._after(what, exc.kind == "timeout")
+            self._after(what, exc.kind == "timeout", limit)
             raise
 
     def probe_federation(self, address, port, tls_server_name, host_header, paths):
@@ -158,5 +160,5 @@ class NameBudgetTransport:
         result = self._transport.probe_federation(address, port, tls_server_name, host_header, paths, **limit)
         timed_out = (result.get("error") or {}).get("kind") == "timeout" or any(
             (response or {}).get("error_kind") == "timeout" for response in result.get("responses", {}).values())
-        self._after(what, timed_out)
+        self._after(what, timed_out, limit)
         return result

@@ -243,3 +243,25 @@ def test_budgets_are_thread_safe_under_concurrent_notes():
     for thread in threads:
         thread.join()
     assert budget.ran_out_during.startswith("step ")
+
+
+def test_a_call_cut_short_by_the_budget_is_named_even_if_it_timed_out_a_moment_early():
+    clock = FakeClock()
+    inner = DrippingTransport(timeout=5.0)
+    inner._drip = lambda timeout: inner.given_timeouts.append(timeout)  # "times out" at once
+    budget = NameBudget(2.0, clock=clock)
+    wrapped = NameBudgetTransport(inner, budget)
+    with pytest.raises(TransportError):
+        wrapped.https_get("42.0.0.1", 443, "/x", NAME, NAME, NAME, 100)
+    # Given the 2 s left (less than its 5 s timeout), it timed out: the budget cut it short.
+    assert "GET https://drip.test/x (42.0.0.1 port 443)" in budget.problem(NAME)["message"]
+
+
+def test_a_call_that_timed_out_on_its_own_timeout_is_not_blamed_on_the_budget():
+    clock = FakeClock()
+    inner = DrippingTransport(timeout=5.0)
+    inner._drip = lambda timeout: inner.given_timeouts.append(timeout)
+    budget = NameBudget(60.0, clock=clock)
+    with pytest.raises(TransportError):
+        NameBudgetTransport(inner, budget).https_get("42.0.0.1", 443, "/x", NAME, NAME, NAME, 100)
+    assert budget.problem(NAME) is None
