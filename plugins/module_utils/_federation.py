@@ -319,8 +319,8 @@ def federation_check(transport, server_names, concurrency=None, now=None, name_t
             ThreadPoolExecutor(max_workers=workers * (3 + MAX_CONNECTIONS_PER_NAME // 4),
                                thread_name_prefix="federation-work") as executor, \
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="federation-names") as name_pool:
-        futures = [(name, name_pool.submit(check_server, transport, name, discovery, executor, now,
-                                               name_timeout)) for name in names]
+        futures = [(name, name_pool.submit(check_server, transport, name, discovery, executor, now, name_timeout))
+                   for name in names]
         for name, future in futures:
             servers[name] = future.result()
     lines = [summary_line(servers[name]) for name in names]

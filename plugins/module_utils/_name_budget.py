@@ -76,10 +76,9 @@ class NameBudget:
         """The ``name_timeout`` problem dict, or None when the budget never ran out."""
         if self.ran_out_during is None:
             return None
-        return {"code": NAME_TIMEOUT, "severity": "error",
-                "message": "%s: the time budget of the name (name_timeout, %g s) ran out during %s; what was "
-                           "not done by then is reported as timed out" % (server_name, self.seconds,
-                                                                         self.ran_out_during)}
+        message = ("%s: the time budget of the name (name_timeout, %g s) ran out during %s; what was not done "
+                   "by then is reported as timed out" % (server_name, self.seconds, self.ran_out_during))
+        return {"code": NAME_TIMEOUT, "severity": "error", "message": message}
 
 
 class NameBudgetTransport:

@@ -96,7 +96,7 @@ def _timed(function):
 def test_a_call_gets_the_time_left_when_it_is_less_than_the_timeout():
     clock = FakeClock()
     inner = DrippingTransport(timeout=5.0)
-    inner._drip = lambda timeout: inner.given_timeouts.append(timeout)  # no sleeping here
+    inner._drip = inner.given_timeouts.append  # no sleeping here
     wrapped = NameBudgetTransport(inner, NameBudget(8.0, clock=clock))
     with pytest.raises(TransportError):
         wrapped.https_get("42.0.0.1", 443, "/x", NAME, NAME, NAME, 100)
@@ -248,7 +248,7 @@ def test_budgets_are_thread_safe_under_concurrent_notes():
 def test_a_call_cut_short_by_the_budget_is_named_even_if_it_timed_out_a_moment_early():
     clock = FakeClock()
     inner = DrippingTransport(timeout=5.0)
-    inner._drip = lambda timeout: inner.given_timeouts.append(timeout)  # "times out" at once
+    inner._drip = inner.given_timeouts.append  # "times out" at once
     budget = NameBudget(2.0, clock=clock)
     wrapped = NameBudgetTransport(inner, budget)
     with pytest.raises(TransportError):
@@ -260,7 +260,7 @@ def test_a_call_cut_short_by_the_budget_is_named_even_if_it_timed_out_a_moment_e
 def test_a_call_that_timed_out_on_its_own_timeout_is_not_blamed_on_the_budget():
     clock = FakeClock()
     inner = DrippingTransport(timeout=5.0)
-    inner._drip = lambda timeout: inner.given_timeouts.append(timeout)
+    inner._drip = inner.given_timeouts.append
     budget = NameBudget(60.0, clock=clock)
     with pytest.raises(TransportError):
         NameBudgetTransport(inner, budget).https_get("42.0.0.1", 443, "/x", NAME, NAME, NAME, 100)
