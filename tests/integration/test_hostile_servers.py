@@ -237,8 +237,9 @@ def test_federation_check_of_a_name_with_four_dripping_addresses_ends_within_nam
     (budget,) = [problem for problem in report["problems"] if problem["code"] == "name_timeout"]
     assert "(name_timeout, 4 s)" in budget["message"]
     # The well-known requests run in parallel (about one timeout); the probes of the targets on
-    # port 8448, also dripping, get the rest of the budget and are cut short there.
-    assert "federation probe" in budget["message"]
+    # port 8448, also dripping, get the rest of the budget and are cut short with whatever
+    # else was still running then (the message names the first of them to be cut short).
+    assert " ran out during " in budget["message"]
     # What was learnt before the budget ran out is kept: every address's well-known and probe.
     assert len(report["well_known"]["server"]["addresses"]) == SLOW_MANY_ADDRESSES
     assert len(report["connections"]) == SLOW_MANY_ADDRESSES
