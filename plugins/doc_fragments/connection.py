@@ -73,6 +73,31 @@ options:
     default: false
 """
 
+    # Option of the modules and the lookup that check whole server names (well_known_info,
+    # federation_check, server_discovery). The matching argument spec is
+    # module_utils._connection.name_timeout_argument_spec().
+    NAME_TIMEOUT = r"""
+options:
+  name_timeout:
+    description:
+      - The time budget, in seconds, of everything done for one server name (every DNS query,
+        every HTTPS request (each address of a host, each redirect hop) and, for
+        M(homeserver.delegation.federation_check), every connection to a target address). Each
+        of them gets O(timeout) or the time left of the name's budget, whichever is shorter, so
+        a name whose several addresses all answer a byte at a time costs at most this long
+        instead of O(timeout) per address and per hop.
+      - When the budget runs out, nothing more is started for that name; what was cut short is
+        reported as timed out and the problem C(name_timeout) (error) names the query or request
+        that was running. Results already obtained (addresses already checked) are kept.
+      - Names checked together each have their own budget.
+      - Default is four times O(timeout) (40 seconds with the default O(timeout)). Discovery has
+        up to four dependent steps that a slow but honest server may each stretch close to
+        O(timeout) (the addresses of the hostname, its well-known, the SRV records, the addresses
+        of the target; federation_check then connects to the targets, in parallel), so a
+        budget of O(timeout) alone would fail working servers.
+    type: float
+"""
+
     # Attributes of the verification modules (well_known_info, srv_info, federation_check):
     # they only read, so check mode changes nothing about what they do.
     INFO_MODULE = r"""

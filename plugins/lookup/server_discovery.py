@@ -23,6 +23,8 @@ description:
     falls back to SRV records, as the specification says.
   - Each request must be complete (connection, TLS handshake, headers and body) within
     O(timeout) seconds; a server that answers a byte at a time gives C(well_known_timeout).
+    Everything done for one name shares the budget O(name_timeout), so a name with many slow
+    addresses or redirect hops cannot hold the lookup much longer than that.
   - SRV records C(_matrix-fed._tcp) come first; the deprecated C(_matrix._tcp) is used only when
     the first has none. Records are ordered by priority and weight (RFC 2782).
   - Every address (AAAA and A, following CNAMEs) of every target is returned, IPv6 first.
@@ -51,6 +53,7 @@ options:
 extends_documentation_fragment:
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
+  - homeserver.delegation.connection.name_timeout
 notes:
   - An invalid server name, an SRV record whose target is C(.) (service not available), an SRV
     lookup that fails (SERVFAIL, REFUSED, timeout) or a final target without any address fails
@@ -69,7 +72,9 @@ notes:
     C(redirect_to_internal_address) warning (see O(allow_internal_redirects));
     C(srv_legacy_only) warning; C(srv_target_is_cname) error; C(srv_target_no_address)
     warning; C(srv_invalid_target) warning; C(srv_dns_error) error; C(srv_unavailable) error;
-    C(address_dns_error) warning; C(no_ipv6) info; C(no_ipv4) warning; C(no_address) error."
+    C(address_dns_error) warning; C(no_ipv6) info; C(no_ipv4) warning; C(no_address) error;
+    C(name_timeout) error (the name's time budget, O(name_timeout), ran out; the message says
+    during which query or request)."
 seealso:
   - name: Matrix Server-Server API, resolving server names
     description: The algorithm this lookup implements.
@@ -210,8 +215,10 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     CONNECTION_OPTION_NAMES,
+    NAME_TIMEOUT_OPTION_NAMES,
     REDIRECT_OPTION_NAMES,
     ConnectionOptionsError,
+    name_timeout_from_options,
     transport_from_options,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import (
@@ -230,7 +237,8 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        options = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES + REDIRECT_OPTION_NAMES}
+        options = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES + REDIRECT_OPTION_NAMES
+                   + NAME_TIMEOUT_OPTION_NAMES}
         concurrency = self.get_option("concurrency")
         if concurrency is not None and concurrency < 1:
             raise AnsibleLookupError("server_discovery: concurrency must be at least 1, got %d"
@@ -244,10 +252,21 @@ class LookupModule(LookupBase):
         except (ConnectionOptionsError, TransportError) as exc:
             raise AnsibleLookupError("server_discovery: %s" % exc) from exc
 
-        with ServerDiscovery(transport) as discovery:
+        try:
+            name_timeout = name_timeout_from_options(options)
+        except ConnectionOptionsError as exc:
+            raise AnsibleLookupError("server_discovery: %s" % exc) from exc
+
+        with ServerDiscovery(transport, name_timeout=name_timeout) as discovery:
             results = discovery.resolve_many(terms, concurrency=concurrency)
         for result in results:
             if isinstance(result, DiscoveryError):
+                reason = result.reason
+                # Say so when the name's time budget cut the resolution short.
+                budget = [problem["message"] for problem in (result.result or {}).get("problems") or []
+                          if problem["code"] == "name_timeout"]
+                if budget:
+                    reason += " (name_timeout: %s)" % budget[0].split(": ", 1)[-1]
                 raise AnsibleLookupError("server_discovery: %s: %s"
-                                         % (result.server_name, result.reason)) from result
+                                         % (result.server_name, reason)) from result
         return results

@@ -19,6 +19,9 @@ import os.path
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
+    default_name_timeout,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     MissingLibraryError,
     NetworkTransport,
@@ -29,6 +32,9 @@ CONNECTION_OPTION_NAMES = ("nameservers", "dns_port", "ca_path", "validate_certs
 #: Options of the modules and the lookup that fetch well-known documents (the ``redirects``
 #: part of the doc fragment).
 REDIRECT_OPTION_NAMES = ("allow_internal_redirects",)
+#: The option of the modules and the lookup that check whole server names (the
+#: ``name_timeout`` part of the doc fragment).
+NAME_TIMEOUT_OPTION_NAMES = ("name_timeout",)
 
 
 class ConnectionOptionsError(ValueError):
@@ -49,6 +55,25 @@ def connection_argument_spec():
 def redirect_argument_spec():
     """The module argument spec of the options in the ``connection.redirects`` doc fragment."""
     return {"allow_internal_redirects": {"type": "bool", "default": False}}
+
+
+def name_timeout_argument_spec():
+    """The module argument spec of the option in the ``connection.name_timeout`` doc fragment."""
+    return {"name_timeout": {"type": "float"}}
+
+
+def name_timeout_from_options(options):
+    """The time budget in seconds of one server name: ``name_timeout``, or by default
+    ``_name_budget.NAME_TIMEOUT_FACTOR`` times ``timeout``. Raises :class:`ConnectionOptionsError`
+    naming the option for a value that is not a positive number."""
+    name_timeout = options.get("name_timeout")
+    if name_timeout is None:
+        timeout = options.get("timeout")
+        return default_name_timeout(10.0 if timeout is None else timeout)
+    if (isinstance(name_timeout, bool) or not isinstance(name_timeout, (int, float))
+            or not math.isfinite(name_timeout) or name_timeout <= 0):
+        raise ConnectionOptionsError("name_timeout: %r is not a positive number of seconds" % (name_timeout,))
+    return float(name_timeout)
 
 
 def validate_connection_options(options):

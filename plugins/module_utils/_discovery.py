@@ -68,6 +68,8 @@ no_ipv6                     info     a target has no IPv6 address
 no_ipv4                     warning  a target has no IPv4 address (IPv4-only servers
                                      cannot reach it)
 no_address                  error    the final target has no address at all
+name_timeout                error    the name's time budget (``name_timeout``) ran out; the
+                                     message names the query or request it cut short
 =========================== ======== ==========================================================
 """
 
@@ -78,6 +80,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
+    NameBudget,
+    NameBudgetTransport,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     DEFAULT_FEDERATION_PORT,
     ServerNameError,
@@ -184,9 +190,10 @@ def srv_target_name(target):
 class _Trace:
     """Collects the steps and problems of one resolution and builds the result dict."""
 
-    def __init__(self, server_name, speculate):
+    def __init__(self, server_name, speculate, transport=None):
         self.server_name = server_name
         self.speculate = speculate
+        self.transport = transport
         self.steps = []
         self.problems = []
         self.result = {
@@ -234,13 +241,15 @@ class ServerDiscovery:
     ``parallel=False`` runs every query one after the other in spec order (for traces and
     tests); ``speculative`` also queries SRV records whose answer may not be needed (None:
     only while at most :data:`SPECULATION_MAX_NAMES` names resolve at once); ``rng``
-    (``randint``/``shuffle``) orders SRV weights; ``clock`` gives Unix time.
+    (``randint``/``shuffle``) orders SRV weights; ``clock`` gives Unix time; ``name_timeout``
+    (seconds, None: no budget) bounds everything done for one name (see ``_name_budget``).
     Use as a context manager, or call :meth:`close`.
     """
 
     def __init__(self, transport, max_workers=None, parallel=True, speculative=None, rng=None,
-                 clock=None):
+                 clock=None, name_timeout=None):
         self.transport = transport
+        self.name_timeout = name_timeout
         self.parallel = parallel
         self.speculative = speculative
         self.rng = rng if rng is not None else random.Random()
@@ -287,19 +296,19 @@ class ServerDiscovery:
         first = functions[0]()
         return [first] + [future.result() for future in futures]
 
-    def _lookup_hosts(self, hosts):
+    def _lookup_hosts(self, hosts, transport):
         """AAAA and A of every host in ``hosts`` (all at once when parallel)."""
         futures = []
         for host in hosts:
             futures.append((host,
-                            self._submit(lambda host=host: self.transport.query_address(host, "AAAA")),
-                            self._submit(lambda host=host: self.transport.query_address(host, "A"))))
+                            self._submit(lambda host=host: transport.query_address(host, "AAAA")),
+                            self._submit(lambda host=host: transport.query_address(host, "A"))))
         return [HostAddresses(host, aaaa.result(), a.result()) for host, aaaa, a in futures]
 
-    def _lookup_host(self, host):
+    def _lookup_host(self, host, transport):
         """AAAA and A of one host, in parallel."""
-        aaaa, a = self._run_parallel([lambda: self.transport.query_address(host, "AAAA"),
-                                      lambda: self.transport.query_address(host, "A")])
+        aaaa, a = self._run_parallel([lambda: transport.query_address(host, "AAAA"),
+                                      lambda: transport.query_address(host, "A")])
         return HostAddresses(host, aaaa, a)
 
     # --- public API ----------------------------------------------------------------------
@@ -311,12 +320,33 @@ class ServerDiscovery:
             return self.speculative
         return names_count <= SPECULATION_MAX_NAMES
 
-    def resolve(self, server_name):
-        """Resolve one server name; return the result dict or raise :class:`DiscoveryError`."""
-        return self._resolve(server_name, self._speculate(1))
+    def resolve(self, server_name, transport=None):
+        """Resolve one server name; return the result dict or raise :class:`DiscoveryError`.
 
-    def _resolve(self, server_name, speculate):
-        trace = _Trace(server_name, speculate)
+        ``transport``: use this one for the name instead of the engine's (federation_check
+        passes the name's :class:`NameBudgetTransport`, shared with its other checks).
+        """
+        return self._resolve(server_name, self._speculate(1), transport)
+
+    def _name_transport(self):
+        if self.name_timeout is None:
+            return self.transport
+        return NameBudgetTransport(self.transport, NameBudget(self.name_timeout))
+
+    def _resolve(self, server_name, speculate, transport=None):
+        trace = _Trace(server_name, speculate, transport or self._name_transport())
+        budget = getattr(trace.transport, "budget", None)
+        try:
+            return self._resolve_steps(server_name, trace)
+        finally:
+            # Whether it succeeded or failed, say when the name's time budget cut it short.
+            problem = budget.problem(server_name) if budget is not None else None
+            if problem is not None and problem not in trace.problems:
+                trace.problems.append(problem)
+                trace.step("The time budget of the name (name_timeout) ran out during %s."
+                           % budget.ran_out_during)
+
+    def _resolve_steps(self, server_name, trace):
         try:
             name = parse_server_name(server_name)
         except ServerNameError as exc:
@@ -394,9 +424,10 @@ class ServerDiscovery:
         # same, the wall time shorter.
         prefetched_srv = None
         if trace.speculate:
-            prefetched_srv = self._start_srv_queries(hostname)
-        fetch = fetch_server_well_known(self.transport, hostname,
-                                        resolve_addresses=self._lookup_host, now=self.clock())
+            prefetched_srv = self._start_srv_queries(hostname, trace.transport)
+        fetch = fetch_server_well_known(trace.transport, hostname,
+                                        resolve_addresses=lambda host: self._lookup_host(host, trace.transport),
+                                        now=self.clock())
         _trace_well_known(fetch, trace)
         if fetch.valid:
             delegated = fetch.delegated_server
@@ -486,22 +517,22 @@ class ServerDiscovery:
 
     # --- SRV -----------------------------------------------------------------------------
 
-    def _start_srv_queries(self, host):
+    def _start_srv_queries(self, host, transport):
         fed_name, legacy_name = SRV_SERVICE + host, SRV_SERVICE_LEGACY + host
-        return (self._submit(lambda: self.transport.query_srv(fed_name)),
-                self._submit(lambda: self.transport.query_srv(legacy_name)))
+        return (self._submit(lambda: transport.query_srv(fed_name)),
+                self._submit(lambda: transport.query_srv(legacy_name)))
 
     def _find_srv(self, host, trace, step_labels, prefetched):
         """Look up ``_matrix-fed._tcp.<host>``, then ``_matrix._tcp.<host>`` if it has no
         records. Return ``(SRV name used, records in RFC 2782 order)`` or ``(None, [])``."""
         if prefetched is None and trace.speculate:
-            prefetched = self._start_srv_queries(host)
+            prefetched = self._start_srv_queries(host, trace.transport)
         for service, label in zip((SRV_SERVICE, SRV_SERVICE_LEGACY), step_labels):
             srv_name = service + host
             if prefetched is not None:
                 answer = prefetched[0 if service == SRV_SERVICE else 1].result()
             else:
-                answer = self.transport.query_srv(srv_name)
+                answer = trace.transport.query_srv(srv_name)
             records = list(answer.records)
             if answer.rcode not in NO_RECORDS and answer.rcode != "NOERROR":
                 reason = ("the SRV lookup of %s failed with %s%s; resolution stops here, as "
@@ -540,7 +571,8 @@ class ServerDiscovery:
             target = srv_target_name(record.target).lower()
             if target not in hosts:
                 hosts.append(target)
-        resolved_by_host = {resolved.host: resolved for resolved in self._lookup_hosts(hosts)}
+        resolved_by_host = {resolved.host: resolved
+                            for resolved in self._lookup_hosts(hosts, trace.transport)}
         targets = []
         for record in records:
             host = srv_target_name(record.target).lower()
@@ -568,7 +600,7 @@ class ServerDiscovery:
     # --- addresses -----------------------------------------------------------------------
 
     def _resolve_final_host(self, host, trace, label):
-        resolved = self._lookup_host(host)
+        resolved = self._lookup_host(host, trace.transport)
         self._trace_addresses(resolved, trace, label)
         if not resolved.addresses:
             raise trace.fail("%s has no address: %s" % (host, resolved.describe()),

@@ -39,6 +39,10 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._json_docume
     JsonDocumentError,
     parse_json_body,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
+    NameBudget,
+    NameBudgetTransport,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_keys import check_server_keys
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     ServerNameError,
@@ -190,9 +194,17 @@ def _srv_host(result, parsed):
     return None
 
 
-def check_server(transport, server_name, discovery, executor, now):
+def check_server(transport, server_name, discovery, executor, now, name_timeout=None):
     """Check one server name; return its report (federation_ok, discovery, well_known, srv,
-    connections, problems)."""
+    connections, problems).
+
+    ``name_timeout`` (seconds, None: none) is the time budget of everything done for the name
+    (discovery, well-known and SRV reports, target probes; see ``_name_budget``).
+    """
+    budget = None
+    if name_timeout is not None:
+        budget = NameBudget(name_timeout)
+        transport = NameBudgetTransport(transport, budget)
     report = {"server_name": server_name, "federation_ok": False, "discovery": None, "well_known": None,
               "srv": None, "connections": [], "problems": []}
     try:
@@ -209,7 +221,7 @@ def check_server(transport, server_name, discovery, executor, now):
         srv_future = executor.submit(srv_info, transport, parsed.lookup_name)
     problems = report["problems"]
     try:
-        result = discovery.resolve(server_name)
+        result = discovery.resolve(server_name, transport=transport)
     except DiscoveryError as exc:
         result = None
         report["discovery"] = exc.result
@@ -251,6 +263,9 @@ def check_server(transport, server_name, discovery, executor, now):
     if result is not None and not report["connections"]:
         problems.append(_problem("unresolvable", "%s: discovery found no target address" % server_name))
 
+    problem = budget.problem(server_name) if budget is not None else None
+    if problem is not None:
+        problems.append(problem)
     # One entry per distinct (code, message): discovery and the well-known report overlap.
     unique = []
     for problem in problems:
@@ -284,11 +299,12 @@ def summary_line(report):
     return "%s: federation FAILS%s: %s" % (name, how, ", ".join(codes))
 
 
-def federation_check(transport, server_names, concurrency=None, now=None):
+def federation_check(transport, server_names, concurrency=None, now=None, name_timeout=None):
     """Check every name in server_names concurrently.
 
     Returns {federation_ok, servers: {name: report}, msg}. Names are checked at most
     concurrency at a time (default: the discovery engine's default for that many names).
+    ``name_timeout``: the time budget of each name (see :func:`check_server`).
     """
     names = []
     for name in server_names:
@@ -303,7 +319,8 @@ def federation_check(transport, server_names, concurrency=None, now=None):
             ThreadPoolExecutor(max_workers=workers * (3 + MAX_CONNECTIONS_PER_NAME // 4),
                                thread_name_prefix="federation-work") as executor, \
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="federation-names") as name_pool:
-        futures = [(name, name_pool.submit(check_server, transport, name, discovery, executor, now)) for name in names]
+        futures = [(name, name_pool.submit(check_server, transport, name, discovery, executor, now, name_timeout))
+                   for name in names]
         for name, future in futures:
             servers[name] = future.result()
     lines = [summary_line(servers[name]) for name in names]

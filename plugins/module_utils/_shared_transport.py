@@ -49,19 +49,31 @@ class SharedTransport:
                 future.set_exception(exc)
         return future.result()
 
-    def query_srv(self, name):
+    def query_srv(self, name, timeout=None):
         """The wrapped transport's query_srv, once per name."""
-        return self._once(("SRV", name), lambda: self._transport.query_srv(name))
+        return self._once(("SRV", name), lambda: self._transport.query_srv(name, **_limit(timeout)))
 
-    def query_address(self, host, family):
+    def query_address(self, host, family, timeout=None):
         """The wrapped transport's query_address, once per host and family."""
-        return self._once((family, host), lambda: self._transport.query_address(host, family))
+        return self._once((family, host), lambda: self._transport.query_address(host, family, **_limit(timeout)))
 
-    def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None):
+    def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None,
+                  timeout=None):
         """The wrapped transport's https_get, once per identical request."""
         def call():
             return self._transport.https_get(address, port, path, host_header, tls_server_name, sni, max_bytes,
-                                             extra_headers)
+                                             extra_headers, **_limit(timeout))
         if extra_headers:
             return call()
         return self._once(("GET", address, port, path, host_header, tls_server_name, sni, max_bytes), call)
+
+    def probe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
+        """The wrapped transport's probe_federation (never shared)."""
+        return self._transport.probe_federation(address, port, tls_server_name, host_header, paths,
+                                                **_limit(timeout))
+
+
+def _limit(timeout):
+    """The ``timeout`` keyword to pass on: only when a shorter deadline was asked for (the
+    first caller of a shared call sets it; see ``_name_budget``)."""
+    return {} if timeout is None else {"timeout": timeout}

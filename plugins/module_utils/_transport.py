@@ -421,11 +421,15 @@ class NetworkTransport:
 
     # --- DNS -------------------------------------------------------------------------------
 
-    def _resolve(self, name, rdtype):
-        """Return (rcode, answer or None, error message or None); never raises."""
+    def _resolve(self, name, rdtype, timeout=None):
+        """Return (rcode, answer or None, error message or None); never raises.
+
+        ``timeout`` (at most the transport's own) shortens this query's deadline.
+        """
+        lifetime = self.timeout if timeout is None else max(0.001, min(self.timeout, float(timeout)))
         try:
             answer = self._resolver.resolve(name, rdtype, search=False,
-                                            raise_on_no_answer=False)
+                                            raise_on_no_answer=False, lifetime=lifetime)
         except dns.resolver.NXDOMAIN:
             return NXDOMAIN, None, None
         except dns.resolver.NoNameservers as exc:
@@ -438,9 +442,9 @@ class NetworkTransport:
             return NODATA, answer, None
         return NOERROR, answer, None
 
-    def query_srv(self, name):
+    def query_srv(self, name, timeout=None):
         """Query the SRV records of ``name``; see the module docstring."""
-        rcode, answer, error = self._resolve(name, "SRV")
+        rcode, answer, error = self._resolve(name, "SRV", timeout)
         records = []
         if answer is not None and answer.rrset is not None:
             records = [SrvRecord(rdata.priority, rdata.weight, rdata.port,
@@ -448,9 +452,9 @@ class NetworkTransport:
                        for rdata in answer.rrset]
         return SrvAnswer(name, rcode, records, error)
 
-    def query_address(self, host, family):
+    def query_address(self, host, family, timeout=None):
         """Query the A or AAAA records of ``host``, following CNAMEs."""
-        rcode, answer, error = self._resolve(host, family)
+        rcode, answer, error = self._resolve(host, family, timeout)
         addresses = []
         cname_chain = []
         if answer is not None:
@@ -468,8 +472,12 @@ class NetworkTransport:
     # --- HTTPS -----------------------------------------------------------------------------
 
     def https_get(self, address, port, path, host_header, tls_server_name, sni,
-                  max_bytes, extra_headers=None):
-        """One pinned HTTPS GET; see the module docstring."""
+                  max_bytes, extra_headers=None, timeout=None):
+        """One pinned HTTPS GET; see the module docstring.
+
+        ``timeout`` (at most the transport's own) shortens this request's deadline.
+        """
+        timeout = self.timeout if timeout is None else max(0.001, min(self.timeout, float(timeout)))
         url = "https://%s:%d%s" % (url_host(address), port, path)
         display_url = "https://%s%s" % (host_header, path)
         headers = {"Host": host_header, "User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -477,7 +485,7 @@ class NetworkTransport:
         # One deadline for the whole request: connect, TLS handshake, headers and body. The
         # socket timeout alone bounds each read, which a server sending a byte a second
         # never lets expire.
-        deadline = RequestDeadline(self.timeout)
+        deadline = RequestDeadline(timeout)
         adapter = _PinnedAddressAdapter(
             server_hostname=sni,
             assert_hostname=tls_server_name if self.validate_certs else False,
@@ -490,14 +498,14 @@ class NetworkTransport:
         session.mount("https://", adapter)
         try:
             response = session.get(url, headers=headers, allow_redirects=False, stream=True,
-                                   timeout=self.timeout, verify=self.validate_certs)
+                                   timeout=timeout, verify=self.validate_certs)
             try:
                 body, too_large = _read_capped(response, max_bytes)
             finally:
                 response.close()
             if deadline.expired:
                 # The socket was shut down while the body came in: it may be cut short.
-                raise _deadline_error(display_url, address, port, self.timeout)
+                raise _deadline_error(display_url, address, port, timeout)
             return HttpResponse(
                 url=display_url,
                 status=response.status_code,
@@ -508,15 +516,15 @@ class NetworkTransport:
             )
         except requests.exceptions.RequestException as exc:
             if deadline.expired:
-                raise _deadline_error(display_url, address, port, self.timeout) from exc
-            raise _transport_error(exc, display_url, address, port, self.timeout) from exc
+                raise _deadline_error(display_url, address, port, timeout) from exc
+            raise _transport_error(exc, display_url, address, port, timeout) from exc
         finally:
             session.close()
             deadline.close()
 
     # --- federation target probe ----------------------------------------------------------
 
-    def probe_federation(self, address, port, tls_server_name, host_header, paths):
+    def probe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
         """One TLS connection to a federation target, GETting each of ``paths``.
 
         Sends SNI ``tls_server_name`` (none for an IP), verifies chain and name unless
@@ -527,7 +535,8 @@ class NetworkTransport:
         from ansible_collections.homeserver.delegation.plugins.module_utils._tls_client import (
             probe_federation_target,
         )
-        return probe_federation_target(address, port, tls_server_name, host_header, paths, self.timeout,
+        timeout = self.timeout if timeout is None else max(0.001, min(self.timeout, float(timeout)))
+        return probe_federation_target(address, port, tls_server_name, host_header, paths, timeout,
                                        self._ssl_context if self.validate_certs else None)
 
 

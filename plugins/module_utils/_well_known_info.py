@@ -24,6 +24,10 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._json_docume
     parse_json_body,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
+from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
+    NameBudget,
+    NameBudgetTransport,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     AddressAnswer,
     HostAddresses,
@@ -300,8 +304,11 @@ def _client_versions(transport, base_url, problems):
 
 
 def well_known_info(transport, server_name, documents=DOCUMENTS, expected_server=None, expected_base_url=None,
-                    now=None):
+                    now=None, name_timeout=None):
     """Fetch and check the well-known documents of server_name.
+
+    ``name_timeout`` (seconds, None: none) bounds everything done for the name; when it runs
+    out the problem ``name_timeout`` says during what (see ``_name_budget``).
 
     Returns {server_name, hostname, server: report | None, client: report | None, problems}.
     Raises ValueError naming the input for an invalid server name or an IP literal
@@ -314,6 +321,10 @@ def well_known_info(transport, server_name, documents=DOCUMENTS, expected_server
     if now is None:
         now = time.time()
     result = {"server_name": server_name, "hostname": hostname, "server": None, "client": None, "problems": []}
+    budget = None
+    if name_timeout is not None:
+        budget = NameBudget(name_timeout)
+        transport = NameBudgetTransport(transport, budget)
     with ThreadPoolExecutor(max_workers=8) as executor:
         server_future = client_future = None
         if "server" in documents:
@@ -328,4 +339,7 @@ def well_known_info(transport, server_name, documents=DOCUMENTS, expected_server
         if result[name] is not None:
             result["problems"].extend(
                 dict(problem, message="%s document: %s" % (name, problem["message"])) for problem in result[name]["problems"])
+    problem = budget.problem(server_name) if budget is not None else None
+    if problem is not None:
+        result["problems"].append(problem)
     return result

@@ -51,6 +51,7 @@ options:
 extends_documentation_fragment:
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
+  - homeserver.delegation.connection.name_timeout
   - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
 notes:
@@ -69,7 +70,9 @@ notes:
     (warning, see O(allow_internal_redirects)); warnings from the well-known
     (C(cache_period), C(wrong_content_type), an address that does not answer), from SRV
     (C(services_differ)); and every problem of the discovery lookup (for example
-    C(srv_target_is_cname), C(srv_dns_error), C(no_address))."
+    C(srv_target_is_cname), C(srv_dns_error), C(no_address)); C(name_timeout) (error) when the
+    name's time budget O(name_timeout) ran out, naming the step it cut short (discovery, the
+    well-known and SRV reports and the target connections of a name share one budget)."
   - Each code is explained, with the fix, in the collection's C(docs/troubleshooting.md).
   - With O(validate_certs=false) certificate problems are reported as warnings.
 seealso:
@@ -183,6 +186,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     connection_argument_spec,
+    name_timeout_argument_spec,
+    name_timeout_from_options,
     redirect_argument_spec,
     run_module_check,
 )
@@ -196,6 +201,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._signing imp
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(redirect_argument_spec())
+    argument_spec.update(name_timeout_argument_spec())
     argument_spec.update(
         server_names={"type": "list", "elements": "str", "required": True, "aliases": ["server_name"]},
         concurrency={"type": "int"},
@@ -210,7 +216,8 @@ def main():
     if concurrency is not None and concurrency < 1:
         module.fail_json(msg="concurrency: %d is not a positive number" % concurrency)
     result = run_module_check(module, lambda transport: federation_check(
-        transport, module.params["server_names"], concurrency))
+        transport, module.params["server_names"], concurrency,
+        name_timeout=name_timeout_from_options(module.params)))
     if module.params["fail_on_error"] and not result["federation_ok"]:
         module.fail_json(changed=False, **result)
     module.exit_json(changed=False, **result)

@@ -50,6 +50,7 @@ options:
 extends_documentation_fragment:
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
+  - homeserver.delegation.connection.name_timeout
   - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
 notes:
@@ -66,6 +67,9 @@ notes:
     C(redirect_to_internal_address), C(tls_invalid), C(timeout), C(unreachable), C(no_address),
     C(mismatch), and the warning
     C(wrong_content_type)."
+  - "Problem code of the name: C(name_timeout) (error) when the checks of both documents
+    together did not fit in O(name_timeout); the message names the request it cut short, which
+    is also reported as C(timeout) in its document."
   - "Every JSON body (both documents and the C(/_matrix/client/versions) answer) must be valid
     JSON: C(NaN) and C(Infinity) are refused, and so is JSON nested more than 64 levels deep
     (C(not_json), or C(client_versions_failed) for the versions answer)."
@@ -232,6 +236,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     connection_argument_spec,
+    name_timeout_argument_spec,
+    name_timeout_from_options,
     redirect_argument_spec,
     run_module_check,
 )
@@ -241,6 +247,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_
 def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(redirect_argument_spec())
+    argument_spec.update(name_timeout_argument_spec())
     argument_spec.update(
         server_name={"type": "str", "required": True},
         documents={"type": "list", "elements": "str", "choices": ["server", "client"], "default": ["server", "client"]},
@@ -250,7 +257,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     result = run_module_check(module, lambda transport: well_known_info(
         transport, module.params["server_name"], tuple(module.params["documents"]),
-        module.params["expected_server"], module.params["expected_base_url"]))
+        module.params["expected_server"], module.params["expected_base_url"],
+        name_timeout=name_timeout_from_options(module.params)))
     module.exit_json(changed=False, **result)
 
 

@@ -8,6 +8,9 @@
   at the deadline with a timeout problem. Each byte comes well within the 3 s timeout of one
   read, so only the deadline of the whole request ends them. The time bound asserted is a
   generous "it did not hang" (the drip would last minutes), not a measurement.
+- A name with several addresses that all answer one byte per second: each address would time
+  out in turn (N x timeout); the name's budget (name_timeout) ends the lookup, well_known_info
+  and federation_check after it with the name_timeout problem, whatever the number of addresses.
 - Documents nested 10,000 levels deep: a problem code, not a crash.
 - A name resolving to a public address (2001:db8::/32, a documentation range, on the
   namespace's loopback) whose well-known redirects to a loopback address: refused by
@@ -21,6 +24,7 @@ import time
 import pytest
 import yaml
 
+from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
@@ -36,7 +40,13 @@ VERSIONS = "versions." + ZONE
 DEEP = "deep." + ZONE
 PUBLIC = "public." + ZONE
 INTRANET = "intranet." + ZONE
+SLOW_MANY = "slow-many." + ZONE
+SLOW_MANY_ADDRESSES = 4
 TIMEOUT = 3
+# Less than two timeouts: the third and fourth addresses of SLOW_MANY are never waited for.
+NAME_TIMEOUT = 4
+# Without the budget SLOW_MANY alone takes SLOW_MANY_ADDRESSES x TIMEOUT = 12 s.
+NAME_NO_HANG = NAME_TIMEOUT + 5
 # No timing is measured: this only tells "gave up at the deadline" from "hung on the drip".
 NO_HANG = TIMEOUT + 5
 NESTED = "[" * 10000 + "]" * 10000
@@ -67,6 +77,12 @@ class HostileLab:
         self.slow_headers = lab.slow_https(SLOW_HEADERS, self.slow_headers_ip, drip="headers")
         self.slow_body = lab.slow_https(SLOW_BODY, self.slow_body_ip, drip="body")
         self.slow_federation = lab.slow_https(SLOW_BODY, self.slow_body_ip, port=8448, drip="body")
+        self.slow_many = []
+        for dummy in range(SLOW_MANY_ADDRESSES):
+            address = lab.new_ipv4()
+            self.zone.add_a(SLOW_MANY, address)
+            self.slow_many.append(lab.slow_https(SLOW_MANY, address, drip="headers"))
+            self.slow_many.append(lab.slow_https(SLOW_MANY, address, port=8448, drip="body"))
         self.vhosts = []
         site = self.vhost(VERSIONS, [self.nginx_ip])
         site.well_known_client("https://" + SLOW_BODY)
@@ -178,6 +194,58 @@ def test_federation_check_gives_up_on_a_target_answering_one_byte_per_second(hos
     assert ("/_matrix/federation/v1/version", name) in hostile.slow_federation.requests
 
 
+# A name whose every address answers one byte per second -----------------------------------
+
+def slow_many_requests(hostile):
+    return sum(len(server.requests) for server in hostile.slow_many)
+
+
+def test_lookup_of_a_name_with_four_dripping_addresses_ends_within_name_timeout(hostile):
+    requests_before = slow_many_requests(hostile)
+    started = time.monotonic()
+    with pytest.raises(AnsibleLookupError) as caught:
+        lookup(hostile.options(name_timeout=NAME_TIMEOUT), SLOW_MANY)
+    assert time.monotonic() - started < NAME_NO_HANG
+    message = str(caught.value)
+    assert message.startswith("server_discovery: %s: " % SLOW_MANY)
+    assert "(name_timeout: the time budget of the name (name_timeout, 4 s) ran out during GET https://%s" \
+        "/.well-known/matrix/server" % SLOW_MANY in message
+    # Two addresses were tried (the first for the whole timeout, the second for the rest).
+    assert 1 <= slow_many_requests(hostile) - requests_before < SLOW_MANY_ADDRESSES
+
+
+def test_well_known_info_of_a_name_with_four_dripping_addresses_ends_within_name_timeout(hostile):
+    started = time.monotonic()
+    result = well_known_info(hostile.transport(), SLOW_MANY, name_timeout=NAME_TIMEOUT)
+    assert time.monotonic() - started < NAME_NO_HANG
+    assert "name_timeout" in codes(result["problems"], "error")
+    # Every address of the server document is reported, each as timed out.
+    entries = result["server"]["addresses"]
+    assert len(entries) == SLOW_MANY_ADDRESSES
+    assert set(entry["error_code"] for entry in entries) == {"timeout"}
+    assert codes(result["client"]["problems"]) == ["timeout"]
+
+
+def test_federation_check_of_a_name_with_four_dripping_addresses_ends_within_name_timeout(hostile):
+    started = time.monotonic()
+    result = federation_check(hostile.transport(), [SLOW_MANY], name_timeout=NAME_TIMEOUT)
+    assert time.monotonic() - started < NAME_NO_HANG
+    report = result["servers"][SLOW_MANY]
+    assert result["federation_ok"] is False
+    assert "name_timeout" in codes(report["problems"], "error")
+    assert "name_timeout" in result["msg"]
+    (budget,) = [problem for problem in report["problems"] if problem["code"] == "name_timeout"]
+    assert "(name_timeout, 4 s)" in budget["message"]
+    # The well-known requests run in parallel (about one timeout); the probes of the targets on
+    # port 8448, also dripping, get the rest of the budget and are cut short with whatever
+    # else was still running then (the message names the first of them to be cut short).
+    assert " ran out during " in budget["message"]
+    # What was learnt before the budget ran out is kept: every address's well-known and probe.
+    assert len(report["well_known"]["server"]["addresses"]) == SLOW_MANY_ADDRESSES
+    assert len(report["connections"]) == SLOW_MANY_ADDRESSES
+    assert all(codes(connection["problems"]) == ["connection_timeout"] for connection in report["connections"])
+
+
 # Documents nested 10,000 levels deep ------------------------------------------------------------
 
 def test_well_known_info_reports_documents_nested_10000_deep_as_not_json(hostile):
@@ -242,3 +310,29 @@ def test_the_option_reaches_the_modules_and_the_lookup_in_a_playbook(hostile, tm
     assert allowed_info["server"]["delegated_server"] == "internal-only." + ZONE + ":443"
     assert allowed_federation["servers"][PUBLIC]["discovery"]["delegated_server"] == "internal-only." + ZONE + ":443"
     assert allowed_lookup["msg"]["delegated_server"] == "internal-only." + ZONE + ":443"
+
+
+def test_name_timeout_reaches_the_modules_and_the_lookup_in_a_playbook(hostile, tmp_path):
+    options = hostile.options(name_timeout=NAME_TIMEOUT)
+    tasks = [
+        {"name": "well_known_info with name_timeout",
+         "homeserver.delegation.well_known_info": dict(server_name=SLOW_MANY, **options)},
+        {"name": "federation_check with name_timeout",
+         "homeserver.delegation.federation_check": dict(server_names=[SLOW_MANY], fail_on_error=False, **options)},
+        {"name": "server_discovery with name_timeout",
+         "ansible.builtin.debug": {"msg": "{{ lookup('homeserver.delegation.server_discovery', '%s', **options) }}"
+                                          % SLOW_MANY},
+         "vars": {"options": options}, "ignore_errors": True},
+    ]
+    playbook = tmp_path / "playbook.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "Name budget", "hosts": "localhost", "connection": "local",
+                                         "gather_facts": False, "tasks": tasks}]))
+    started = time.monotonic()
+    (info, federation, discovery), completed = run_ansible_playbook(tmp_path, [str(playbook)])
+    # Three budgets one after the other plus Ansible's start-up on a busy machine: "no hang"
+    # only (without the budget the well-known drip alone would last minutes per address).
+    assert time.monotonic() - started < 60, completed.stdout[-4000:]
+    assert "name_timeout" in codes(info["problems"])
+    assert "name_timeout" in codes(federation["servers"][SLOW_MANY]["problems"])
+    assert discovery["failed"] is True
+    assert "(name_timeout: the time budget of the name (name_timeout, 4 s) ran out" in discovery["msg"]

@@ -53,17 +53,18 @@ def test_one_result_per_term_in_order(lookup):
 
 def test_options_reach_the_transport(lookup):
     lookup.run(["example.com"], variables={}, nameservers=["192.0.2.53"], dns_port=5353,
-               timeout=3, validate_certs=False, concurrency=4, allow_internal_redirects=True)
+               timeout=3, validate_certs=False, concurrency=4, allow_internal_redirects=True,
+               name_timeout=7)
     assert lookup.factory_calls == [{"nameservers": ["192.0.2.53"], "dns_port": 5353,
                                      "ca_path": None, "validate_certs": False, "timeout": 3.0,
-                                     "allow_internal_redirects": True}]
+                                     "allow_internal_redirects": True, "name_timeout": 7.0}]
 
 
 def test_default_options(lookup):
     lookup.run(["example.com"], variables={})
     assert lookup.factory_calls == [{"nameservers": None, "dns_port": 53, "ca_path": None,
                                      "validate_certs": True, "timeout": 10.0,
-                                     "allow_internal_redirects": False}]
+                                     "allow_internal_redirects": False, "name_timeout": None}]
 
 
 @pytest.mark.parametrize("term, reason", [
@@ -96,6 +97,8 @@ def test_missing_library_names_the_package(lookup):
     ({"timeout": 0}, "timeout: 0.0 is not a positive number of seconds"),
     ({"ca_path": "/nonexistent/ca.pem"}, "ca_path: /nonexistent/ca.pem does not exist"),
     ({"concurrency": 0}, "concurrency must be at least 1"),
+    ({"name_timeout": 0}, "name_timeout: 0.0 is not a positive number of seconds"),
+    ({"name_timeout": -5}, "name_timeout: -5.0 is not a positive number of seconds"),
 ])
 def test_bad_options_are_lookup_errors(options, message):
     plugin = lookup_loader.get("homeserver.delegation.server_discovery")

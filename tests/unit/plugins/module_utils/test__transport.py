@@ -254,6 +254,38 @@ def test_a_response_sent_one_byte_at_a_time_times_out_at_the_deadline(pki, web, 
     assert time.monotonic() - started < 20
 
 
+@pytest.mark.parametrize("path", ["/drip-headers", "/drip-body"])
+def test_a_shorter_timeout_given_to_one_request_ends_it_sooner(pki, web, path):
+    # What a name's time budget hands down (see _name_budget): the transport's own timeout
+    # would let the drip go on for 30 s.
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=30)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        transport.https_get("127.0.0.1", web.server_address[1], path, "matrix.test", "matrix.test", "matrix.test",
+                            51200, timeout=0.5)
+    assert caught.value.kind == "timeout"
+    assert "no complete response within 0.5 s" in caught.value.message
+    assert time.monotonic() - started < 10
+
+
+def test_a_shorter_timeout_given_to_one_probe_ends_it_sooner(pki, web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=30)
+    started = time.monotonic()
+    probe = transport.probe_federation("127.0.0.1", web.server_address[1], "matrix.test", "matrix.test",
+                                       ["/drip-body"], timeout=0.5)
+    assert probe["responses"]["/drip-body"]["error_kind"] == "timeout"
+    assert "within 0.5 s" in probe["responses"]["/drip-body"]["error"]
+    assert time.monotonic() - started < 10
+
+
+def test_a_longer_timeout_given_to_one_request_does_not_extend_the_transports(pki, web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=0.5)
+    with pytest.raises(TransportError) as caught:
+        transport.https_get("127.0.0.1", web.server_address[1], "/drip-body", "matrix.test", "matrix.test",
+                            "matrix.test", 51200, timeout=60)
+    assert "no complete response within 0.5 s" in caught.value.message
+
+
 @pytest.fixture()
 def slow_handshake():
     """A TCP server that starts a TLS handshake record and then sends one byte every 0.2 s."""
@@ -469,3 +501,20 @@ def test_a_lost_dns_answer_is_retried_within_the_timeout(dns_port, monkeypatch):
     assert answer.rcode == "NOERROR"
     assert answer.addresses == ["42.0.0.3"]
     assert len(LOSSY_QUERIES) >= 2
+
+
+def test_a_shorter_timeout_given_to_one_dns_query_ends_it_sooner():
+    # A name server that never answers (UDP or TCP): the transport's own 30 s would hold.
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    tcp = socket.create_server(("127.0.0.1", udp.getsockname()[1]))
+    try:
+        transport = NetworkTransport(nameservers=["127.0.0.1"], dns_port=udp.getsockname()[1], timeout=30)
+        started = time.monotonic()
+        srv = transport.query_srv("_matrix-fed._tcp.silent.test", timeout=0.5)
+        address = transport.query_address("silent.test", "A", timeout=0.5)
+        assert (srv.rcode, address.rcode) == ("TIMEOUT", "TIMEOUT")
+        assert time.monotonic() - started < 10
+    finally:
+        udp.close()
+        tcp.close()
