@@ -13,14 +13,14 @@ these methods (duck-typed, so unit tests inject a fake one):
     SRV records of ``name`` (for example ``_matrix-fed._tcp.example.com``). Never raises.
 ``query_address(host, family) -> AddressAnswer``
     ``family`` is ``"A"`` or ``"AAAA"``; CNAMEs are followed and reported. Never raises.
-``https_get(address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None) -> HttpResponse``
+``https_get(address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None, method="GET") -> HttpResponse``
     One HTTPS GET to the IP ``address`` on ``port``, sending ``sni`` as TLS server name
     indication (None: send none, as for IP literals), verifying the certificate for
     ``tls_server_name`` (a hostname or an IP address), sending ``Host: host_header``.
     Redirects are NOT followed (the caller resolves each hop through its own DNS). A body of
     ``max_bytes`` bytes or more, or a ``Content-Length`` above it, is not read further and the
     response has ``too_large=True``. Raises :class:`TransportError` when no HTTP response
-    is obtained.
+    is obtained. ``method`` sends another method the same way (the CORS check sends OPTIONS).
 
 DNS result codes (``rcode`` of the answers):
 
@@ -382,7 +382,7 @@ class NetworkTransport:
     # --- HTTPS -----------------------------------------------------------------------------
 
     def https_get(self, address, port, path, host_header, tls_server_name, sni,
-                  max_bytes, extra_headers=None):
+                  max_bytes, extra_headers=None, method="GET"):
         """One pinned HTTPS GET; see the module docstring."""
         url = "https://%s:%d%s" % (url_host(address), port, path)
         display_url = "https://%s%s" % (host_header, path)
@@ -398,8 +398,8 @@ class NetworkTransport:
         session.trust_env = False
         session.mount("https://", adapter)
         try:
-            response = session.get(url, headers=headers, allow_redirects=False, stream=True,
-                                   timeout=self.timeout, verify=self.validate_certs)
+            response = session.request(method, url, headers=headers, allow_redirects=False, stream=True,
+                                       timeout=self.timeout, verify=self.validate_certs)
             try:
                 body, too_large = _read_capped(response, max_bytes)
                 return HttpResponse(
