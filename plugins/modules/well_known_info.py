@@ -18,8 +18,8 @@ description:
   - Fetches C(https://<hostname>/.well-known/matrix/client), checks that every response (redirects
     included) carries C(Access-Control-Allow-Origin), that C(m.homeserver.base_url) is a URL, and
     that C(GET <base_url>/_matrix/client/versions) answers like a homeserver.
-  - Checks the client document as a web client in a browser meets it, on another origin: the
-    CORS headers the specification recommends (C(Access-Control-Allow-Origin), C(-Methods),
+  - Checks the client document as a web client in a browser on another origin meets it, with
+    the CORS headers the specification recommends (C(Access-Control-Allow-Origin), C(-Methods),
     C(-Headers)), exactly one C(Access-Control-Allow-Origin) value, and the C(OPTIONS)
     preflight a browser sends first when the client adds a header such as C(X-Requested-With)
     or C(Authorization) (Origin C(https://web-client.invalid)); the preflight must answer 2xx
