@@ -178,4 +178,3 @@ def preflight(transport, url):
         return report, [_problem("preflight_missing_cors", "%s answers the OPTIONS preflight with HTTP %d but %s: %s"
                                  % (url, response.status, " and ".join(refusals), consequence))]
     return report, _incomplete(url, "the OPTIONS preflight", headers)
-

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 die() { echo "tests/clients: $*" >&2; exit 1; }
-command -v node >/dev/null && command -v npm >/dev/null ||
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   die "Node.js 20 or newer and npm are needed (tests/apt.d/clients.txt, hacking/prepare-host.d/60-node-npm.sh)"
+fi
 major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$major" -ge 20 ] || die "Node.js $(node --version) is too old: matrix-js-sdk needs 20 or newer"
 

@@ -8,7 +8,8 @@
 "SRV": {service name: [[priority, weight, port, target]]}, "SRV_error": {name: "SERVFAIL ..."}}``.
 An empty SRV list or a missing name is NXDOMAIN. ``responses``: URL -> response spec as in the
 corpus' ``wellknown`` field (``status``, ``body``/``body_spec``/``body_hex``, ``headers``,
-``fetch_error``); a request with another method than GET is answered from ``"<METHOD> <URL>"``. Every call is logged in order (``log``) and HTTPS calls with their arguments
+``fetch_error``); a request with another method than GET is answered from the key
+``"<METHOD> <URL>"``. Every call is logged in order (``log``) and HTTPS calls with their arguments
 (``http_calls``), so tests can check what was looked up and how.
 """
 
