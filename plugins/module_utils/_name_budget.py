@@ -132,8 +132,9 @@ class NameBudgetTransport:
         self._after(what, answer.rcode == TIMEOUT, limit)
         return answer
 
-    def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None):
-        what = "GET https://%s%s (%s port %d)" % (host_header, path, url_host(address), port)
+    def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None,
+                  method="GET"):
+        what = "%s https://%s%s (%s port %d)" % (method, host_header, path, url_host(address), port)
         limit = self._limit()
         if limit is None:
             self.budget.note(what)
@@ -142,7 +143,7 @@ class NameBudgetTransport:
                                  % (host_header, path, address, port, self.budget.seconds))
         try:
             return self._transport.https_get(address, port, path, host_header, tls_server_name, sni, max_bytes,
-                                             extra_headers, **limit)
+                                             extra_headers, **limit, **_method(method))
         except TransportError as exc:
             self._after(what, exc.kind == "timeout", limit)
             raise
@@ -161,3 +162,8 @@ class NameBudgetTransport:
             (response or {}).get("error_kind") == "timeout" for response in result.get("responses", {}).values())
         self._after(what, timed_out, limit)
         return result
+
+
+def _method(method):
+    """The ``method`` keyword to pass on: only for a request other than GET."""
+    return {} if method == "GET" else {"method": method}

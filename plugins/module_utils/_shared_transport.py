@@ -58,14 +58,15 @@ class SharedTransport:
         return self._once((family, host), lambda: self._transport.query_address(host, family, **_limit(timeout)))
 
     def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None,
-                  timeout=None):
+                  timeout=None, method="GET"):
         """The wrapped transport's https_get, once per identical request."""
         def call():
             return self._transport.https_get(address, port, path, host_header, tls_server_name, sni, max_bytes,
-                                             extra_headers, **_limit(timeout))
+                                             extra_headers, **_limit(timeout),
+                                             **({} if method == "GET" else {"method": method}))
         if extra_headers:
             return call()
-        return self._once(("GET", address, port, path, host_header, tls_server_name, sni, max_bytes), call)
+        return self._once((method, address, port, path, host_header, tls_server_name, sni, max_bytes), call)
 
     def probe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
         """The wrapped transport's probe_federation (never shared)."""

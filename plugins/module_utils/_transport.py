@@ -13,7 +13,7 @@ these methods (duck-typed, so unit tests inject a fake one):
     SRV records of ``name`` (for example ``_matrix-fed._tcp.example.com``). Never raises.
 ``query_address(host, family) -> AddressAnswer``
     ``family`` is ``"A"`` or ``"AAAA"``; CNAMEs are followed and reported. Never raises.
-``https_get(address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None) -> HttpResponse``
+``https_get(address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None, method="GET") -> HttpResponse``
     One HTTPS GET to the IP ``address`` on ``port``, sending ``sni`` as TLS server name
     indication (None: send none, as for IP literals), verifying the certificate for
     ``tls_server_name`` (a hostname or an IP address), sending ``Host: host_header``.
@@ -22,7 +22,7 @@ these methods (duck-typed, so unit tests inject a fake one):
     response has ``too_large=True``. The whole request (connect, TLS handshake, headers and
     body) must be done within the transport's ``timeout`` (see ``_deadline``), or it raises
     ``TransportError("timeout")``. Raises :class:`TransportError` when no HTTP response is
-    obtained.
+    obtained. ``method`` sends another method the same way (the CORS check sends OPTIONS).
 
 DNS result codes (``rcode`` of the answers):
 
@@ -472,8 +472,8 @@ class NetworkTransport:
     # --- HTTPS -----------------------------------------------------------------------------
 
     def https_get(self, address, port, path, host_header, tls_server_name, sni,
-                  max_bytes, extra_headers=None, timeout=None):
-        """One pinned HTTPS GET; see the module docstring.
+                  max_bytes, extra_headers=None, timeout=None, method="GET"):
+        """One pinned HTTPS request (GET unless ``method`` says otherwise); see the module docstring.
 
         ``timeout`` (at most the transport's own) shortens this request's deadline.
         """
@@ -497,8 +497,8 @@ class NetworkTransport:
         session.trust_env = False
         session.mount("https://", adapter)
         try:
-            response = session.get(url, headers=headers, allow_redirects=False, stream=True,
-                                   timeout=timeout, verify=self.validate_certs)
+            response = session.request(method, url, headers=headers, allow_redirects=False, stream=True,
+                                       timeout=timeout, verify=self.validate_certs)
             try:
                 body, too_large = _read_capped(response, max_bytes)
             finally:

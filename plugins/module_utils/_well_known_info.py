@@ -19,6 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._cors import document_cors_problems, preflight
 from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
     JsonDocumentError,
     parse_json_body,
@@ -201,7 +202,7 @@ def _client_document(transport, hostname, expected_base_url):
     report = {
         "url": url, "final_url": None, "status": None, "redirects": [], "content_type": None, "cors": None,
         "cache_seconds": None, "cache_period_header": None, "size": None, "content": None, "valid": False,
-        "base_url": None, "versions": None, "problems": [],
+        "base_url": None, "versions": None, "preflight": None, "problems": [],
     }
     problems = report["problems"]
     visited = {url}
@@ -244,6 +245,10 @@ def _client_document(transport, hostname, expected_base_url):
         code = "not_found" if response.status == 404 else "http_error"
         problems.append(_problem(code, "%s returned HTTP %d; only a 200 response counts" % (url, response.status)))
         return report
+    # CORS as a browser meets it: the document's headers, and the preflight of the URL it asks for.
+    problems.extend(document_cors_problems(url, response.headers))
+    report["preflight"], preflight_problems = preflight(transport, report["url"])
+    problems.extend(preflight_problems)
     if response.too_large:
         report["size"] = None
         problems.append(_problem("too_large", "%s returned %d bytes or more" % (url, MAX_BODY_BYTES)))

@@ -18,6 +18,12 @@ description:
   - Fetches C(https://<hostname>/.well-known/matrix/client), checks that every response (redirects
     included) carries C(Access-Control-Allow-Origin), that C(m.homeserver.base_url) is a URL, and
     that C(GET <base_url>/_matrix/client/versions) answers like a homeserver.
+  - Checks the client document as a web client in a browser on another origin meets it, with
+    the CORS headers the specification recommends (C(Access-Control-Allow-Origin), C(-Methods),
+    C(-Headers)), exactly one C(Access-Control-Allow-Origin) value, and the C(OPTIONS)
+    preflight a browser sends first when the client adds a header such as C(X-Requested-With)
+    or C(Authorization) (Origin C(https://web-client.invalid)); the preflight must answer 2xx
+    without a redirect.
   - Reports, per document, the URL, status, redirect chain, content type, CORS header, cache
     period, size, parsed content, whether it is valid, and a list of problems, each with a
     C(code), a C(severity) (C(error) or C(warning)) and a message that says what to fix.
@@ -65,8 +71,11 @@ notes:
     C(not_json), C(not_object), C(missing_base_url), C(invalid_base_url),
     C(client_versions_failed), C(too_large), C(redirect_loop), C(insecure_redirect),
     C(redirect_to_internal_address), C(tls_invalid), C(timeout), C(unreachable), C(no_address),
-    C(mismatch), and the warning
-    C(wrong_content_type)."
+    C(mismatch), C(duplicate_cors) (two C(Access-Control-Allow-Origin) values, which browsers
+    refuse), and the warnings C(wrong_content_type), C(incomplete_cors)
+    (C(Access-Control-Allow-Methods) or C(Access-Control-Allow-Headers) lack the specification's
+    values), C(preflight_failed) (the C(OPTIONS) preflight gets no 2xx answer) and
+    C(preflight_missing_cors) (its answer lacks the headers a browser needs)."
   - "Problem code of the name: C(name_timeout) (error) when the checks of both documents
     together did not fit in O(name_timeout); the message names the request it cut short, which
     is also reported as C(timeout) in its document."
@@ -206,6 +215,22 @@ client:
     versions:
       description: The answer of C(<base_url>/_matrix/client/versions) (C(url), C(status), C(versions)), or null.
       type: dict
+    preflight:
+      description:
+        - The answer to the C(OPTIONS) preflight of the document's URL (sent once the document
+          answered 200), or null.
+        - C(url), C(origin) (the Origin sent), C(status), C(allow_origin), C(allow_methods),
+          C(allow_headers) (the C(Access-Control-Allow-*) headers, or null) and C(error) (why no
+          answer came, or null).
+      type: dict
+      sample:
+        url: https://example.com/.well-known/matrix/client
+        origin: https://web-client.invalid
+        status: 204
+        allow_origin: "*"
+        allow_methods: GET, POST, PUT, DELETE, OPTIONS
+        allow_headers: X-Requested-With, Content-Type, Authorization
+        error: null
     valid:
       description: Whether the document leads clients to a working homeserver without errors.
       type: bool

@@ -79,7 +79,10 @@ class VirtualHost:
                  expires: str | None) -> str:
         headers = dict(headers or {})
         if cors:
+            # The CORS headers of the Matrix specification.
             headers.setdefault('Access-Control-Allow-Origin', '*')
+            headers.setdefault('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS')
+            headers.setdefault('Access-Control-Allow-Headers', 'X-Requested-With, Content-Type, Authorization')
         if cache_control is not None:
             headers['Cache-Control'] = cache_control
         if expires is not None:
@@ -91,13 +94,20 @@ class VirtualHost:
               content_type: str = 'application/json', headers: dict | None = None,
               cors: bool = False, cache_control: str | None = None,
               expires: str | None = None) -> VirtualHost:
-        """Answer GET `path` with exactly these bytes (str is UTF-8 encoded) and status."""
+        """Answer GET `path` with exactly these bytes (str is UTF-8 encoded) and status.
+
+        cors: the specification's three CORS headers, and a 200 document answers the OPTIONS
+        preflight with 204.
+        """
         data = body.encode('utf-8') if isinstance(body, str) else bytes(body)
         file = self.root / f'body-{len(self.locations):03d}'
         file.write_bytes(data)
         directives = (f'        types {{ }}\n        default_type {_quote(content_type)};\n'
                       + self._headers(headers, cors, cache_control, expires))
         if status == 200:
+            if cors:
+                # The OPTIONS preflight of browsers (nginx answers a file's OPTIONS with 405).
+                directives += '        if ($request_method = OPTIONS) {\n            return 204;\n        }\n'
             directives += f'        alias {file};\n'
         else:
             # A body with any status: error_page serves the file with the status of `return`.

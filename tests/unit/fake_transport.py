@@ -8,7 +8,8 @@
 "SRV": {service name: [[priority, weight, port, target]]}, "SRV_error": {name: "SERVFAIL ..."}}``.
 An empty SRV list or a missing name is NXDOMAIN. ``responses``: URL -> response spec as in the
 corpus' ``wellknown`` field (``status``, ``body``/``body_spec``/``body_hex``, ``headers``,
-``fetch_error``). Every call is logged in order (``log``) and HTTPS calls with their arguments
+``fetch_error``); a request with another method than GET is answered from the key
+``"<METHOD> <URL>"``. Every call is logged in order (``log``) and HTTPS calls with their arguments
 (``http_calls``), so tests can check what was looked up and how.
 """
 
@@ -138,14 +139,15 @@ class FakeTransport:
         return AddressAnswer(host, family, rcode, addresses, chain, None)
 
     def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes,
-                  extra_headers=None):
+                  extra_headers=None, method="GET"):
         url = "https://%s%s" % (host_header, path)
-        self._record("GET %s" % url)
+        self._record("%s %s" % (method, url))
         with self._lock:
             self.http_calls.append({"url": url, "address": address, "port": port,
-                                    "host_header": host_header, "sni": sni,
+                                    "host_header": host_header, "sni": sni, "method": method,
+                                    "extra_headers": dict(extra_headers or {}),
                                     "tls_server_name": tls_server_name, "max_bytes": max_bytes})
-        spec = self.responses.get(url)
+        spec = self.responses.get(url if method == "GET" else "%s %s" % (method, url))
         if spec is None:
             raise TransportError("unreachable", "%s: connection refused" % url)
         if spec.get("fetch_error"):

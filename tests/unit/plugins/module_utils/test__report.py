@@ -21,11 +21,14 @@ from ansible_collections.homeserver.delegation.tests.unit.fake_federation import
 )
 
 DNS = {"A": {"good.example": ["42.0.0.1"], "bad.example": ["42.0.0.2"]}}
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization"}
 RESPONSES = {"https://good.example/.well-known/matrix/server": {"status": 404, "body": "no"},
              "https://bad.example/.well-known/matrix/server": {"status": 404, "body": "no"},
              "https://good.example/.well-known/matrix/client": {
     "status": 200, "body": '{"m.homeserver": {"base_url": "https://good.example:8448"}}',
-    "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"}},
+    "headers": dict(CORS, **{"Content-Type": "application/json"})},
+    "OPTIONS https://good.example/.well-known/matrix/client": {"status": 204, "headers": CORS},
     "https://good.example:8448/_matrix/client/versions": {"status": 200, "body": '{"versions": ["v1.11"]}'},
     "https://bad.example/.well-known/matrix/client": {"status": 404, "body": "not here"}}
 

@@ -111,6 +111,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             pass  # the client gave up, as it should
         self.close_connection = True
 
+    def do_OPTIONS(self):  # noqa: N802 - http.server's naming
+        self.server.seen.append({"method": "OPTIONS", "path": self.path, "host": self.headers.get("Host"),
+                                 "origin": self.headers.get("Origin"),
+                                 "request_method": self.headers.get("Access-Control-Request-Method")})
+        self._reply(204, b"", {"Access-Control-Allow-Origin": "*"})
+
     def _reply(self, status, body, headers=None):
         self.send_response(status)
         for name, value in (headers or {}).items():
@@ -159,6 +165,17 @@ def test_connects_to_the_address_with_sni_host_and_verified_name(pki, web):
     assert response.peer_address == "127.0.0.1"
     assert response.url == "https://matrix.test/"
     assert web.seen[-1] == {"path": "/", "host": "matrix.test", "sni": "matrix.test"}
+
+
+def test_another_method_is_sent_the_same_way(pki, web):
+    transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
+    response = transport.https_get("127.0.0.1", web.server_address[1], "/.well-known/matrix/client", "matrix.test",
+                                   "matrix.test", "matrix.test", 4096, method="OPTIONS",
+                                   extra_headers={"Origin": "https://app.test", "Access-Control-Request-Method": "GET"})
+    assert response.status == 204 and response.body == b""
+    assert response.headers.get("access-control-allow-origin") == "*"
+    assert web.seen[-1] == {"method": "OPTIONS", "path": "/.well-known/matrix/client", "host": "matrix.test",
+                            "origin": "https://app.test", "request_method": "GET"}
 
 
 def test_ip_literal_sends_no_sni_and_checks_the_ip(pki, web):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -17,19 +18,27 @@ CLIENT_URL = "https://example.org/.well-known/matrix/client"
 VERSIONS_URL = "https://matrix.example.org/_matrix/client/versions"
 DNS = {"A": {"example.org": ["42.0.0.10"], "matrix.example.org": ["42.0.0.20"], "other.example.org": ["42.0.0.30"]}}
 JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "max-age=14400"}
-CORS_HEADERS = dict(JSON_HEADERS, **{"Access-Control-Allow-Origin": "*"})
+# The CORS headers the specification recommends.
+SPEC_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+             "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization"}
+CORS_HEADERS = dict(JSON_HEADERS, **SPEC_CORS)
 GOOD_SERVER = {"status": 200, "body": '{"m.server": "matrix.example.org:443"}', "headers": JSON_HEADERS}
 GOOD_CLIENT = {"status": 200, "body": '{"m.homeserver": {"base_url": "https://matrix.example.org"}}',
                "headers": CORS_HEADERS}
 GOOD_VERSIONS = {"status": 200, "body": '{"versions": ["v1.11", "v1.12"]}', "headers": CORS_HEADERS}
+# The OPTIONS preflight a browser sends before a GET with a header that is not safelisted.
+PREFLIGHT = "OPTIONS " + CLIENT_URL
+GOOD_PREFLIGHT = {"status": 204, "body": "", "headers": SPEC_CORS}
 
 
 def run(responses=None, dns=None, documents=("server", "client"), **kwargs):
-    merged = {SERVER_URL: GOOD_SERVER, CLIENT_URL: GOOD_CLIENT, VERSIONS_URL: GOOD_VERSIONS}
+    merged = {SERVER_URL: GOOD_SERVER, CLIENT_URL: GOOD_CLIENT, VERSIONS_URL: GOOD_VERSIONS, PREFLIGHT: GOOD_PREFLIGHT}
     merged.update(responses or {})
     merged = dict((url, spec) for url, spec in merged.items() if spec is not None)
     transport = FakeFederationTransport(dns or DNS, merged, address_responses=kwargs.pop("address_responses", None))
-    return well_known_info(transport, "example.org", documents, now=NOW.timestamp(), **kwargs)
+    report = well_known_info(transport, "example.org", documents, now=NOW.timestamp(), **kwargs)
+    report["http_calls"] = transport.http_calls
+    return report
 
 
 def codes(report):
@@ -154,10 +163,9 @@ def client_response(status=200, body=GOOD_CLIENT["body"], headers=None):
                  id="invalid_base_url"),
     pytest.param({VERSIONS_URL: {"status": 404, "body": "{}", "headers": CORS_HEADERS}}, "client_versions_failed",
                  id="client_versions_failed"),
-    pytest.param(client_response(headers={"Access-Control-Allow-Origin": "*", "Content-Type": "text/plain"}),
+    pytest.param(client_response(headers=dict(SPEC_CORS, **{"Content-Type": "text/plain"})),
                  "wrong_content_type", id="wrong_content_type"),
-    pytest.param({CLIENT_URL: {"status": 301, "headers": {"Location": "http://other.example.org/c",
-                                                          "Access-Control-Allow-Origin": "*"}}},
+    pytest.param({CLIENT_URL: {"status": 301, "headers": dict(SPEC_CORS, Location="http://other.example.org/c")}},
                  "insecure_redirect", id="insecure_redirect"),
 ])
 def test_each_client_document_problem(responses, expected):
@@ -300,3 +308,96 @@ def test_a_redirect_to_plain_http_is_refused_even_when_internal_redirects_are_al
     document = result["server" if url == SERVER_URL else "client"]
     assert codes(document) == ["insecure_redirect"]
     assert not any(call["url"].startswith("https://matrix.example.org/wk") for call in transport.http_calls)
+
+# CORS as a browser meets it (_cors.py): the preflight and the headers the specification asks for.
+
+def preflight_response(status=204, headers=None):
+    return {PREFLIGHT: {"status": status, "body": "", "headers": SPEC_CORS if headers is None else headers}}
+
+
+NGINX_405 = {"status": 405, "body": "<html>405 Not Allowed</html>", "headers": {"Content-Type": "text/html"}}
+SYNAPSE_CORS = {"Access-Control-Allow-Origin": "*",
+                "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization, Date"}
+
+
+def test_the_preflight_is_sent_as_a_browser_sends_it():
+    report = run(documents=("client",))
+    [call] = [call for call in report["http_calls"] if call["method"] == "OPTIONS"]
+    assert call["url"] == CLIENT_URL and call["address"] == "42.0.0.10" and call["sni"] == "example.org"
+    assert call["extra_headers"]["Access-Control-Request-Method"] == "GET"
+    assert call["extra_headers"]["Access-Control-Request-Headers"] == "x-requested-with"
+    assert call["extra_headers"]["Origin"].startswith("https://")
+    assert report["client"]["preflight"] == {
+        "url": CLIENT_URL, "origin": call["extra_headers"]["Origin"], "status": 204, "allow_origin": "*",
+        "allow_methods": SPEC_CORS["Access-Control-Allow-Methods"],
+        "allow_headers": SPEC_CORS["Access-Control-Allow-Headers"], "error": None}
+
+
+@pytest.mark.parametrize("responses, expected, words", [
+    pytest.param({PREFLIGHT: NGINX_405}, "preflight_failed", ["HTTP 405", "204"], id="preflight_failed-405"),
+    pytest.param({PREFLIGHT: None}, "preflight_failed", ["got no answer", "unreachable"], id="preflight_failed-no-answer"),
+    pytest.param(preflight_response(301, dict(SPEC_CORS, Location="https://other.example.org/c")), "preflight_failed",
+                 ["HTTP 301", "redirect"], id="preflight_failed-redirect"),
+    pytest.param(preflight_response(headers={"Allow": "GET, HEAD, OPTIONS"}), "preflight_missing_cors",
+                 ["Access-Control-Allow-Origin is missing"], id="preflight_missing_cors-none"),
+    pytest.param(preflight_response(headers=dict(SPEC_CORS, **{"Access-Control-Allow-Headers": "Content-Type"})),
+                 "preflight_missing_cors", ["does not allow X-Requested-With"], id="preflight_missing_cors-header"),
+    pytest.param(preflight_response(headers=dict(SPEC_CORS, **{"Access-Control-Allow-Origin": "https://element.example"})),
+                 "preflight_missing_cors", ["'https://element.example'"], id="preflight_missing_cors-other-origin"),
+    pytest.param(preflight_response(headers=list(SPEC_CORS.items()) + [("Access-Control-Allow-Origin", "*")]),
+                 "preflight_missing_cors", ["several values"], id="preflight_missing_cors-twice"),
+    pytest.param(preflight_response(headers={"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*"}),
+                 "incomplete_cors", ["preflight", "Access-Control-Allow-Methods is missing"], id="incomplete_cors-preflight"),
+    pytest.param(client_response(headers=dict(JSON_HEADERS, **{"Access-Control-Allow-Origin": "*"})), "incomplete_cors",
+                 ["Access-Control-Allow-Methods is missing", "Access-Control-Allow-Headers is missing"],
+                 id="incomplete_cors-origin-only"),
+    pytest.param(client_response(headers=dict(CORS_HEADERS, **{"Access-Control-Allow-Methods": "GET, POST"})),
+                 "incomplete_cors", ["lacks PUT, DELETE, OPTIONS"], id="incomplete_cors-methods"),
+])
+def test_each_cors_warning(responses, expected, words):
+    report = run(responses, documents=("client",))
+    assert [(problem["code"], problem["severity"]) for problem in report["problems"]] == [(expected, "warning")]
+    assert all(word in report["problems"][0]["message"] for word in words), report["problems"][0]["message"]
+    # Warnings: the document itself still works for clients that send no preflight.
+    assert report["client"]["valid"] and report["client"]["base_url"] == "https://matrix.example.org"
+
+
+def test_a_preflight_answered_with_200_is_enough():
+    assert codes(run(preflight_response(200), documents=("client",))) == []
+
+
+def test_synapse_cors_headers_have_no_problem():
+    synapse = dict(JSON_HEADERS, **SYNAPSE_CORS)
+    report = run({CLIENT_URL: dict(GOOD_CLIENT, headers=synapse), PREFLIGHT: {"status": 204, "headers": SYNAPSE_CORS}},
+                 documents=("client",))
+    assert codes(report) == []
+
+
+def test_wildcards_allow_every_method_and_header():
+    wildcard = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "*", "Access-Control-Allow-Headers": "*"}
+    report = run({CLIENT_URL: dict(GOOD_CLIENT, headers=dict(JSON_HEADERS, **wildcard)),
+                  PREFLIGHT: {"status": 204, "headers": wildcard}}, documents=("client",))
+    assert codes(report) == []
+
+
+def test_two_allow_origin_headers_are_an_error():
+    headers = list(CORS_HEADERS.items()) + [("Access-Control-Allow-Origin", "*")]
+    report = run(client_response(headers=headers), documents=("client",))
+    assert [(problem["code"], problem["severity"]) for problem in report["problems"]] == [("duplicate_cors", "error")]
+    assert "browsers refuse more than one value" in report["problems"][0]["message"]
+    assert report["client"]["valid"] is False
+
+
+def test_no_preflight_is_sent_for_a_missing_document():
+    report = run(client_response(404, "{}"), documents=("client",))
+    assert codes(report) == ["not_found"]
+    assert [call["method"] for call in report["http_calls"]] == ["GET"]
+    assert report["client"]["preflight"] is None
+
+
+def test_every_new_cors_code_has_a_troubleshooting_section():
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "troubleshooting.md")
+    with open(path, encoding="utf-8") as handle:
+        sections = set(line[4:].strip() for line in handle if line.startswith("### "))
+    assert {"missing_cors", "duplicate_cors", "incomplete_cors", "preflight_failed", "preflight_missing_cors"} <= sections
