@@ -258,7 +258,7 @@ def internal_run(url, target, allow=None, dns=None, documents=("server", "client
                  target: other_document}
     host = target.split("/")[2]
     responses["https://%s/%s" % (host, target.split("/", 3)[3])] = other_document
-    merged = {SERVER_URL: GOOD_SERVER, CLIENT_URL: GOOD_CLIENT, VERSIONS_URL: GOOD_VERSIONS}
+    merged = {SERVER_URL: GOOD_SERVER, CLIENT_URL: GOOD_CLIENT, VERSIONS_URL: GOOD_VERSIONS, PREFLIGHT: GOOD_PREFLIGHT}
     merged.update(responses)
     transport = FakeFederationTransport(dns or INTERNAL_DNS, merged)
     if allow is not None:
