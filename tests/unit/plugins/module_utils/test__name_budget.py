@@ -57,8 +57,8 @@ class DrippingTransport(FakeFederationTransport):
         return super().query_address(host, family)
 
     def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None,
-                  timeout=None):
-        self._record("GET https://%s%s via %s" % (host_header, path, address))
+                  method="GET", timeout=None):
+        self._record("%s https://%s%s via %s" % (method, host_header, path, address))
         self._drip(timeout)
         raise TransportError("timeout", "https://%s%s (%s:%d): no complete response within %g s"
                              % (host_header, path, address, port, timeout or self.timeout))

@@ -309,6 +309,7 @@ def test_a_redirect_to_plain_http_is_refused_even_when_internal_redirects_are_al
     assert codes(document) == ["insecure_redirect"]
     assert not any(call["url"].startswith("https://matrix.example.org/wk") for call in transport.http_calls)
 
+
 # CORS as a browser meets it (_cors.py): the preflight and the headers the specification asks for.
 
 def preflight_response(status=204, headers=None):
