@@ -319,7 +319,10 @@ def test_json_result_of_a_diff_run_holds_no_secret(tmp_path, config):
     result = task_result(output)
     for secret in ("Db-Pass.w0rd", OLD_MACAROON, NEW_MACAROON):
         assert secret not in output
-    # Ansible's mask for a value that is wholly a no_log value.
-    assert result["invocation"]["module_args"]["settings"]["macaroon_secret_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-    assert result["invocation"]["module_args"]["settings"]["public_baseurl"] == SETTINGS["public_baseurl"]
+    # Ansible's mask for a value that is wholly a no_log value (ansible-core 2.21 no longer
+    # returns the invocation; the secrets' absence from the whole output is checked above).
+    if "invocation" in result:
+        args = result["invocation"]["module_args"]["settings"]
+        assert args["macaroon_secret_key"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+        assert args["public_baseurl"] == SETTINGS["public_baseurl"]
     assert "    password: <redacted>\n" in result["diff"]["before"]
