@@ -70,8 +70,10 @@ notes:
     C(m.server), size, redirects); C(well_known_unreachable) warning; C(well_known_timeout)
     warning; C(well_known_tls_invalid) warning; C(well_known_redirected) info;
     C(redirect_to_internal_address) warning (see O(allow_internal_redirects));
-    C(srv_legacy_only) warning; C(srv_target_is_cname) error; C(srv_target_no_address)
-    warning; C(srv_invalid_target) warning; C(srv_dns_error) error; C(srv_unavailable) error;
+    C(legacy_only) warning; C(target_is_cname) error; C(target_unresolvable) error when no
+    target at the lowest SRV priority value has an address, else warning (a backup target
+    without address does not break federation); C(srv_invalid_target) warning;
+    C(srv_lookup_failed) error; C(srv_unavailable) error;
     C(address_dns_error) warning; C(no_ipv6) info; C(no_ipv4) warning; C(no_address) error;
     C(name_timeout) error (the name's time budget, O(name_timeout), ran out; the message says
     during which query or request)."
@@ -187,6 +189,14 @@ _raw:
           description: One resolved IP address.
           type: str
           sample: 2a01:4f8::1
+        priority:
+          description:
+            - The priority of the SRV record that named this target, or null without SRV.
+            - Remote servers use a target at a higher value than the lowest only when every
+              target at the lowest fails (a backup); M(homeserver.delegation.federation_check)
+              reports a failing backup address as the warning C(backup_target_failed).
+          type: int
+          sample: 10
     problems:
       description: Problems found (see the notes for the codes).
       type: list
@@ -195,7 +205,7 @@ _raw:
         code:
           description: A stable identifier of the problem.
           type: str
-          sample: srv_legacy_only
+          sample: legacy_only
         severity:
           description: C(error), C(warning) or C(info).
           type: str

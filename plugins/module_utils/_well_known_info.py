@@ -24,6 +24,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._json_docume
     JsonDocumentError,
     parse_json_body,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
     NameBudget,
@@ -54,9 +55,6 @@ VERSIONS_PATH = "/_matrix/client/versions"
 # Fetch failures that are about one address rather than the document.
 _ADDRESS_ERRORS = ("unreachable", "timeout", "tls_invalid")
 
-
-def _problem(code, message, severity="error"):
-    return {"code": code, "severity": severity, "message": message}
 
 
 def _media_type(content_type):
@@ -114,7 +112,7 @@ def _server_document(transport, hostname, expected_server, now, executor):
     })
     problems = report["problems"]
     if primary.error_code:
-        problems.append(_problem(primary.error_code, primary.error))
+        problems.append(problem(primary.error_code, primary.error))
     for address, fetch in per_address:
         report["addresses"].append({
             "address": address,
@@ -125,30 +123,30 @@ def _server_document(transport, hostname, expected_server, now, executor):
             "error": fetch.error,
         })
         if fetch is not primary and fetch.error_code in _ADDRESS_ERRORS:
-            problems.append(_problem(fetch.error_code, "from address %s: %s" % (address, fetch.error)))
+            problems.append(problem(fetch.error_code, "from address %s: %s" % (address, fetch.error)))
 
     answered = [(address, fetch) for address, fetch in per_address if fetch.status is not None]
     if len(set(_answer_of(fetch) for _address, fetch in answered)) > 1:
         detail = "; ".join("%s answers %s" % (address, _describe_answer(fetch)) for address, fetch in answered)
         # Only a different delegation (or validity) changes where remote servers connect.
         outcomes = set((fetch.valid, str(fetch.delegated_server)) for _address, fetch in answered)
-        problems.append(_problem(
+        problems.append(problem(
             "inconsistent",
             "the addresses of %s serve different server documents (%s): remote servers get one or the other "
             "depending on the address they connect to" % (hostname, detail),
             "error" if len(outcomes) > 1 else "warning"))
 
     if primary.status == 200 and not primary.error_code:
-        _content_type_problem(report, problems)
+        _content_typeproblem(report, problems)
         period = cache_period_from_headers(primary.headers, now)
         report["cache_period_header"] = period
         if period is not None and not MIN_CACHE_SECONDS <= period <= MAX_CACHE_SECONDS:
-            problems.append(_problem(
+            problems.append(problem(
                 "cache_period",
                 "the response asks to be cached for %d s; servers clamp this to %d..%d s (use e.g. "
                 "Cache-Control: max-age=14400)" % (period, MIN_CACHE_SECONDS, MAX_CACHE_SECONDS), "warning"))
     if expected_server is not None and report["delegated_server"] != expected_server:
-        problems.append(_problem(
+        problems.append(problem(
             "mismatch", "m.server is %s, expected %s" % (json.dumps(report["delegated_server"]), expected_server)))
     return report
 
@@ -170,9 +168,9 @@ def _document_fields(fetch):
     }
 
 
-def _content_type_problem(report, problems):
+def _content_typeproblem(report, problems):
     if _media_type(report["content_type"]) != "application/json":
-        problems.append(_problem(
+        problems.append(problem(
             "wrong_content_type",
             "the document is served as %s, not application/json; some clients and checkers refuse it"
             % (report["content_type"] or "no Content-Type"), "warning"))
@@ -212,7 +210,7 @@ def _client_document(transport, hostname, expected_base_url):
         response, failure = _get(transport, url, report["url"], refuse_internal,
                                  origin_addresses if not report["redirects"] else None)
         if failure:
-            problems.append(_problem(*failure))
+            problems.append(problem(*failure))
             return report
         if not report["redirects"]:
             refuse_internal = refuses_internal_redirects(transport, origin_addresses)
@@ -220,7 +218,7 @@ def _client_document(transport, hostname, expected_base_url):
         # Browsers need CORS on the document and on every redirect to it (spec v1.20);
         # on an error page it would change nothing.
         if cors is None and (response.status == 200 or response.status in REDIRECT_STATUSES):
-            problems.append(_problem(
+            problems.append(problem(
                 "missing_cors",
                 "%s answers %d without Access-Control-Allow-Origin; web clients (Element Web) cannot read "
                 "the client document: add 'Access-Control-Allow-Origin: *'" % (url, response.status)))
@@ -229,10 +227,14 @@ def _client_document(transport, hostname, expected_base_url):
             next_url = urljoin(url, location.strip())
             report["redirects"].append({"url": url, "status": response.status, "location": location, "cors": cors})
             if urlsplit(next_url).scheme.lower() != "https":
-                problems.append(_problem("insecure_redirect", "%s redirects to %s, which is not https" % (url, next_url)))
+                problems.append(problem("insecure_redirect", "%s redirects to %s, which is not https" % (url, next_url)))
                 return report
-            if next_url in visited or len(report["redirects"]) > MAX_REDIRECTS:
-                problems.append(_problem("redirect_loop", "%s redirects to %s: a redirect loop" % (url, next_url)))
+            if next_url in visited:
+                problems.append(problem("redirect_loop", "%s redirects to %s: a redirect loop" % (url, next_url)))
+                return report
+            if len(report["redirects"]) > MAX_REDIRECTS:
+                problems.append(problem("too_many_redirects", "%s redirects more than %d times; the last hop leads to %s"
+                                        % (report["url"], MAX_REDIRECTS, next_url)))
                 return report
             visited.add(next_url)
             url = next_url
@@ -243,7 +245,7 @@ def _client_document(transport, hostname, expected_base_url):
                    "cors": cors, "size": len(response.body)})
     if response.status != 200:
         code = "not_found" if response.status == 404 else "http_error"
-        problems.append(_problem(code, "%s returned HTTP %d; only a 200 response counts" % (url, response.status)))
+        problems.append(problem(code, "%s returned HTTP %d; only a 200 response counts" % (url, response.status)))
         return report
     # CORS as a browser meets it: the document's headers, and the preflight of the URL it asks for.
     problems.extend(document_cors_problems(url, response.headers))
@@ -251,30 +253,30 @@ def _client_document(transport, hostname, expected_base_url):
     problems.extend(preflight_problems)
     if response.too_large:
         report["size"] = None
-        problems.append(_problem("too_large", "%s returned %d bytes or more" % (url, MAX_BODY_BYTES)))
+        problems.append(problem("too_large", "%s returned %d bytes or more" % (url, MAX_BODY_BYTES)))
         return report
-    _content_type_problem(report, problems)
+    _content_typeproblem(report, problems)
     try:
         document = parse_json_body(response.body, max_bytes=MAX_BODY_BYTES)
     except JsonDocumentError as exc:
-        problems.append(_problem("not_json", "%s is not JSON: %s" % (url, exc)))
+        problems.append(problem("not_json", "%s is not JSON: %s" % (url, exc)))
         return report
     report["content"] = document
     if not isinstance(document, dict):
-        problems.append(_problem("not_object", "%s holds JSON that is not an object" % url))
+        problems.append(problem("not_object", "%s holds JSON that is not an object" % url))
         return report
     homeserver = document.get("m.homeserver")
     base_url = homeserver.get("base_url") if isinstance(homeserver, dict) else None
     if not isinstance(base_url, str):
-        problems.append(_problem("missing_base_url", "%s has no m.homeserver.base_url string" % url))
+        problems.append(problem("missing_base_url", "%s has no m.homeserver.base_url string" % url))
         return report
     report["base_url"] = base_url
     parts = urlsplit(base_url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        problems.append(_problem("invalid_base_url", "m.homeserver.base_url %s is not an http(s) URL" % json.dumps(base_url)))
+        problems.append(problem("invalid_base_url", "m.homeserver.base_url %s is not an http(s) URL" % json.dumps(base_url)))
         return report
     if expected_base_url is not None and base_url.rstrip("/") != expected_base_url.rstrip("/"):
-        problems.append(_problem("mismatch", "m.homeserver.base_url is %s, expected %s" % (base_url, expected_base_url)))
+        problems.append(problem("mismatch", "m.homeserver.base_url is %s, expected %s" % (base_url, expected_base_url)))
     report["versions"] = _client_versions(transport, base_url, problems)
     report["valid"] = not any(problem["severity"] == "error" for problem in problems)
     return report
@@ -284,11 +286,11 @@ def _client_versions(transport, base_url, problems):
     url = base_url.rstrip("/") + VERSIONS_PATH
     result = {"url": url, "status": None, "versions": None}
     if urlsplit(url).scheme != "https":
-        problems.append(_problem("client_versions_failed", "%s is plain http; clients need https" % url))
+        problems.append(problem("client_versions_failed", "%s is plain http; clients need https" % url))
         return result
     response, failure = _get(transport, url)
     if failure:
-        problems.append(_problem("client_versions_failed", failure[1]))
+        problems.append(problem("client_versions_failed", failure[1]))
         return result
     result["status"] = response.status
     document = parse_error = None
@@ -299,7 +301,7 @@ def _client_versions(transport, base_url, problems):
             parse_error = str(exc)
     versions = document.get("versions") if isinstance(document, dict) else None
     if response.status != 200 or not isinstance(versions, list):
-        problems.append(_problem(
+        problems.append(problem(
             "client_versions_failed",
             "%s answered HTTP %d without a versions list%s: base_url does not lead to a homeserver's "
             "client API" % (url, response.status, " (%s)" % parse_error if parse_error else "")))

@@ -45,7 +45,7 @@ def test_one_result_per_term_in_order(lookup):
     assert [result["method"] for result in results] == [
         "well_known_explicit_port", "srv", "ip_literal"]
     assert results[0]["targets"] == [
-        {"host": "matrix.example.net", "port": 443, "address": "42.0.0.20"}]
+        {"host": "matrix.example.net", "port": 443, "address": "42.0.0.20", "priority": None}]
     assert results[0]["host_header"] == "matrix.example.net:443"
     assert results[1]["targets"][0]["port"] == 8443
     assert results[2]["sni"] is None
