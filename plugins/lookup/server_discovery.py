@@ -51,6 +51,7 @@ options:
         open-file limit is low (each resolution holds up to 4 sockets).
     type: int
 extends_documentation_fragment:
+  - homeserver.delegation.requirements.dns_and_https
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
   - homeserver.delegation.connection.name_timeout
@@ -231,14 +232,16 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._connection 
     name_timeout_from_options,
     transport_from_options,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import (
+    DNS_AND_HTTPS,
+    MissingLibraryError,
+    require,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import (
     DiscoveryError,
     ServerDiscovery,
 )
-from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
-    MissingLibraryError,
-    TransportError,
-)
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import TransportError
 
 
 class LookupModule(LookupBase):
@@ -254,6 +257,7 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("server_discovery: concurrency must be at least 1, got %d"
                                      % concurrency)
         try:
+            require(DNS_AND_HTTPS)
             transport = self.transport_factory(options)
         except MissingLibraryError as exc:
             raise AnsibleLookupError(

@@ -11,17 +11,8 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import traceback
 
-try:
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import NameOID, x509
 from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 
 # A certificate closer than this to its end is reported (a warning), so renewal gets noticed.

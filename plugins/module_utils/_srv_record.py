@@ -18,36 +18,20 @@ import base64
 import binascii
 import ipaddress
 import re
-import traceback
 from dataclasses import dataclass, field
 
-try:
-    import dns.exception
-    import dns.flags
-    import dns.message
-    import dns.name
-    import dns.query
-    import dns.rcode
-    import dns.rdata
-    import dns.rdataclass
-    import dns.rdatatype
-    import dns.tsig
-    import dns.update
-except ImportError:
-    HAS_DNSPYTHON = False
-    DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_DNSPYTHON = True
-    DNSPYTHON_IMPORT_ERROR = None
-
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import dns
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     ServerNameError,
     parse_server_name,
 )
+# The service names live with the SRV problems, in one place for every plugin.
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv_problems import (
+    FEDERATION_SERVICE,
+    LEGACY_SERVICE,
+    SERVICES,
+)
 
-FEDERATION_SERVICE = "_matrix-fed._tcp"
-LEGACY_SERVICE = "_matrix._tcp"
-SERVICES = (FEDERATION_SERVICE, LEGACY_SERVICE)
 
 DEFAULT_TTL = 3600
 DEFAULT_PRIORITY = 10

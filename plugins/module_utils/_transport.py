@@ -49,35 +49,18 @@ from __future__ import annotations
 import ipaddress
 import os.path
 import ssl
-import traceback
 import warnings
 from dataclasses import dataclass, field
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._deadline import RequestDeadline
 
-try:
-    import dns.exception
-    import dns.rcode
-    import dns.rdatatype
-    import dns.resolver
-except ImportError:
-    HAS_DNSPYTHON = False
-    DNSPYTHON_IMP_ERR = traceback.format_exc()
-else:
-    HAS_DNSPYTHON = True
-    DNSPYTHON_IMP_ERR = None
-
-try:
-    import requests
-    import requests.adapters
-    import urllib3
-    import urllib3.connection
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMP_ERR = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMP_ERR = None
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import (
+    HAS_REQUESTS,
+    dns,
+    require,
+    requests,
+    urllib3,
+)
 
 NOERROR = "NOERROR"
 NODATA = "NODATA"
@@ -181,15 +164,6 @@ class TransportError(Exception):
         self.kind = kind
         self.message = message
         super().__init__("%s: %s" % (kind, message))
-
-
-class MissingLibraryError(ImportError):
-    """A Python library the network transport needs is not installed."""
-
-    def __init__(self, library, import_traceback):
-        self.library = library
-        self.import_traceback = import_traceback
-        super().__init__("the Python library %s is required (pip install %s)" % (library, library))
 
 
 @dataclass
@@ -371,10 +345,8 @@ class NetworkTransport:
 
     def __init__(self, nameservers=None, dns_port=53, timeout=10.0, ca_path=None,
                  validate_certs=True, allow_internal_redirects=False):
-        if not HAS_DNSPYTHON:
-            raise MissingLibraryError("dnspython", DNSPYTHON_IMP_ERR)
-        if not HAS_REQUESTS:
-            raise MissingLibraryError("requests", REQUESTS_IMP_ERR)
+        # DNS is needed by every check; requests only by https_get (srv_info never calls it).
+        require(("dnspython",))
         self.timeout = float(timeout)
         self.validate_certs = validate_certs
         self.allow_internal_redirects = bool(allow_internal_redirects)
@@ -477,6 +449,7 @@ class NetworkTransport:
 
         ``timeout`` (at most the transport's own) shortens this request's deadline.
         """
+        require(("requests",))
         timeout = self.timeout if timeout is None else max(0.001, min(self.timeout, float(timeout)))
         url = "https://%s:%d%s" % (url_host(address), port, path)
         display_url = "https://%s%s" % (host_header, path)

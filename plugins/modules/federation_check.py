@@ -54,6 +54,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - homeserver.delegation.requirements.federation
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
   - homeserver.delegation.connection.name_timeout
@@ -198,7 +199,7 @@ servers:
       elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     connection_argument_spec,
@@ -207,11 +208,8 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._connection 
     redirect_argument_spec,
     run_module_check,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import FEDERATION
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
-from ansible_collections.homeserver.delegation.plugins.module_utils._signing import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
-)
 
 
 def main():
@@ -224,8 +222,6 @@ def main():
         fail_on_error={"type": "bool", "default": True},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
     if not module.params["server_names"]:
         module.fail_json(msg="server_names: give at least one server name")
     concurrency = module.params["concurrency"]
@@ -233,7 +229,7 @@ def main():
         module.fail_json(msg="concurrency: %d is not a positive number" % concurrency)
     result = run_module_check(module, lambda transport: federation_check(
         transport, module.params["server_names"], concurrency,
-        name_timeout=name_timeout_from_options(module.params)))
+        name_timeout=name_timeout_from_options(module.params)), FEDERATION)
     if module.params["fail_on_error"] and not result["federation_ok"]:
         module.fail_json(changed=False, **result)
     module.exit_json(changed=False, **result)

@@ -11,10 +11,8 @@ from ansible.plugins.loader import lookup_loader
 
 from fake_transport import FakeTransport
 
-from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
-    MissingLibraryError,
-    NetworkTransport,
-)
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import MissingLibraryError
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import NetworkTransport
 
 DNS = {
     "A": {"example.com": ["42.0.0.10"], "matrix.example.net": ["42.0.0.20"]},

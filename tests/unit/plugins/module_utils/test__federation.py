@@ -12,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
-from ansible_collections.homeserver.delegation.plugins.module_utils._signing import encode_verify_key
 from ansible_collections.homeserver.delegation.tests.unit.fake_federation import (
     NOW,
     NOW_MS,
@@ -21,6 +20,7 @@ from ansible_collections.homeserver.delegation.tests.unit.fake_federation import
     key_response,
     make_certificate,
 )
+from ansible_collections.homeserver.delegation.tests.unit.matrix_signing import encode_verify_key
 
 NAME = "example.org"
 DELEGATED = "matrix.example.org"
