@@ -73,6 +73,14 @@ name_timeout                error    the name's time budget (``name_timeout``) r
                                      message names the query or request it cut short
 =========================== ======== ==========================================================
 
+Thread pools, one rule for the whole engine (discovery, srv_info, well_known_info,
+federation_check): a task running in a pool never waits on another task of the same pool.
+Work that waits (a name's resolution, a report that needs several answers) runs in the
+caller's thread, or in a pool of its own whose tasks wait only on a different pool; the
+bounded pools below it run single network calls, which wait on nothing but the network.
+So no number of names, addresses or targets can leave every worker waiting for a task that
+no worker is free to run (tests/unit/plugins/module_utils/test__thread_pools.py).
+
 Codes, severities and troubleshooting anchors are registered in ``_problems``; the SRV
 problems are built by ``_srv_problems``, as ``srv_info`` builds them. SRV targets carry their
 ``priority``: those above the lowest value are backups (see ``federation_check``).
@@ -99,6 +107,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     NO_RECORDS,
     HostAddresses,
+    lookup_host_addresses,
     url_host,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown import (
@@ -322,9 +331,7 @@ class ServerDiscovery:
 
     def _lookup_host(self, host, transport):
         """AAAA and A of one host, in parallel."""
-        aaaa, a = self._run_parallel([lambda: transport.query_address(host, "AAAA"),
-                                      lambda: transport.query_address(host, "A")])
-        return HostAddresses(host, aaaa, a)
+        return lookup_host_addresses(transport, host, self._run_parallel)
 
     # --- public API ----------------------------------------------------------------------
 

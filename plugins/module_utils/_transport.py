@@ -40,8 +40,11 @@ ERROR      any other failure (malformed name, bad response...); see ``error``
 no route), ``tls_invalid`` (certificate not trusted or not valid for the name, handshake
 failure), ``http_error`` (malformed HTTP), ``dns_error``, ``too_large``, ``config``.
 
-A TLS-probe method (certificate chain and expiry) may be added here later; it belongs to the
-same transport so that fakes can provide it too.
+``probe_federation(address, port, tls_server_name, host_header, paths) -> dict``
+    One TLS connection to a federation target address (SNI and verification for
+    ``tls_server_name``, the certificate kept for the report) over which each of ``paths`` is
+    requested with ``Host: host_header``; see ``_tls_client.probe_federation_target``. Never
+    raises. It belongs to the transport so that fakes can provide it too.
 """
 
 from __future__ import annotations

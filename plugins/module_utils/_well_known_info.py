@@ -43,9 +43,9 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown i
     MIN_CACHE_SECONDS,
     REDIRECT_STATUSES,
     WellKnownFetch,
-    _get_once,
     cache_period_from_headers,
     fetch_server_well_known,
+    get_once,
     refuses_internal_redirects,
 )
 
@@ -186,7 +186,7 @@ def _get(transport, url, origin_url=None, refuse_internal=False, resolved=None):
     Returns (response, None) or (None, (error_code, message)).
     """
     attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=origin_url or url)
-    response = _get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt,
+    response = get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt,
                          refuse_internal)
     if resolved is not None:
         resolved[:] = attempt.hop_addresses
@@ -332,14 +332,15 @@ def well_known_info(transport, server_name, documents=DOCUMENTS, expected_server
     if name_timeout is not None:
         budget = NameBudget(name_timeout)
         transport = NameBudgetTransport(transport, budget)
+    # The thread-pool rule of the engine (see _discovery): a task in the pool never waits on
+    # another task of the pool. The client document (which waits on nothing) runs in the pool;
+    # the server document runs here and waits on its per-address fetches, which run in the pool.
     with ThreadPoolExecutor(max_workers=8) as executor:
-        server_future = client_future = None
-        if "server" in documents:
-            server_future = executor.submit(_server_document, transport, hostname, expected_server, now, executor)
+        client_future = None
         if "client" in documents:
             client_future = executor.submit(_client_document, transport, hostname, expected_base_url)
-        if server_future is not None:
-            result["server"] = server_future.result()
+        if "server" in documents:
+            result["server"] = _server_document(transport, hostname, expected_server, now, executor)
         if client_future is not None:
             result["client"] = client_future.result()
     for name in DOCUMENTS:

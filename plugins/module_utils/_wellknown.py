@@ -262,7 +262,7 @@ def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=Non
     visited = {url}
     refuse_internal = False
     while True:
-        response = _get_once(transport, url, resolve_addresses, fetch, refuse_internal)
+        response = get_once(transport, url, resolve_addresses, fetch, refuse_internal)
         if response is None:
             return fetch
         if not fetch.redirects:
@@ -335,7 +335,7 @@ def _evaluate_final(fetch, response, now):
     return fetch
 
 
-def _get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
+def get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
     """Request ``url`` once (no redirects), trying each address of its host in turn.
 
     ``refuse_internal``: ``url`` is a redirect target that may not lead to an internal

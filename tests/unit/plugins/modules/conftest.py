@@ -43,8 +43,8 @@ def run_module():
                                    capture_output=True, text=True, timeout=timeout, check=False)
         try:
             result = json.loads(completed.stdout)
-        except ValueError:
+        except ValueError as exc:
             raise AssertionError("the module printed no JSON result:\nstdout: %s\nstderr: %s"
-                                 % (completed.stdout[-2000:], completed.stderr[-2000:]))
+                                 % (completed.stdout[-2000:], completed.stderr[-2000:])) from exc
         return completed.returncode, result
     return run

@@ -54,7 +54,7 @@ CASES += [(module, dict(args, **options), message)
 
 
 def _case_id(case):
-    module, args, message = case
+    module, message = case[0], case[2]
     return "%s-%s" % (module, message.split(":")[0].split(" ")[0] if ":" in message else message[:30])
 
 
