@@ -89,7 +89,6 @@ def certificate_matches(description, tls_server_name):
     return any(_dns_name_matches(pattern, tls_server_name) for pattern in description["dns_names"])
 
 
-
 def certificate_problems(tls, description, tls_server_name, now, validate_certs=True):
     """Problems of a TLS session's certificate for tls_server_name.
 

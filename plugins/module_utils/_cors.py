@@ -40,7 +40,6 @@ PREFLIGHT_MAX_BYTES = 4096
 _TRY_NEXT_ADDRESS = ("unreachable", "timeout")
 
 
-
 def _tokens(values):
     """The comma-separated tokens of every value of a header, lower-cased."""
     return set(token.strip().lower() for value in values for token in value.split(",") if token.strip())
@@ -150,7 +149,7 @@ def preflight(transport, url):
     if response is None:
         report["error"] = failure
         return report, [problem("preflight_failed", "the OPTIONS preflight to %s got no answer (%s): %s"
-                                 % (url, failure, consequence))]
+                                % (url, failure, consequence))]
     headers = response.headers
     report.update({
         "status": response.status,
@@ -162,7 +161,7 @@ def preflight(transport, url):
         why = ("browsers do not follow a redirect of a preflight" if 300 <= response.status < 400
                else "browsers need a 2xx status, 204 or 200")
         return report, [problem("preflight_failed", "%s answers the OPTIONS preflight with HTTP %d (%s): %s; answer "
-                                 "OPTIONS with 204 and the CORS headers" % (url, response.status, why, consequence))]
+                                "OPTIONS with 204 and the CORS headers" % (url, response.status, why, consequence))]
     refusals = []
     duplicate = _duplicate_origin(headers)
     if duplicate:
@@ -174,5 +173,5 @@ def preflight(transport, url):
         refusals.append("Access-Control-Allow-Headers does not allow %s" % PREFLIGHT_REQUEST_HEADER)
     if refusals:
         return report, [problem("preflight_missing_cors", "%s answers the OPTIONS preflight with HTTP %d but %s: %s"
-                                 % (url, response.status, " and ".join(refusals), consequence))]
+                                % (url, response.status, " and ".join(refusals), consequence))]
     return report, _incomplete(url, "the OPTIONS preflight", headers)

@@ -68,6 +68,11 @@ except ImportError:
 else:
     _CRYPTOGRAPHY_ERROR = None
 
+#: What the other files take from here (the modules are None when their library is missing).
+__all__ = ["dns", "requests", "urllib3", "x509", "InvalidSignature", "Ed25519PublicKey", "NameOID",
+           "IMPORT_ERRORS", "HAS_DNSPYTHON", "HAS_REQUESTS", "HAS_CRYPTOGRAPHY", "DNS_ONLY", "DNS_AND_HTTPS",
+           "FEDERATION", "MissingLibraryError", "require"]
+
 #: library (its name on PyPI) -> the traceback of its failed import, or None when installed.
 IMPORT_ERRORS = {
     "dnspython": _DNSPYTHON_ERROR,

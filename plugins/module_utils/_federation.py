@@ -131,7 +131,7 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
         server = document.get("server") if isinstance(document, dict) else None
         if not isinstance(server, dict):
             problems.append(problem("version_invalid", "%s: GET %s did not return {\"server\": {...}} JSON%s"
-                                     % (label, VERSION_PATH, " (%s)" % parse_error if parse_error else "")))
+                                    % (label, VERSION_PATH, " (%s)" % parse_error if parse_error else "")))
         else:
             report["version"]["server"] = {"name": server.get("name"), "version": server.get("version")}
 

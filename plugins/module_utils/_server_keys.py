@@ -17,7 +17,6 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._signing imp
 )
 
 
-
 def check_server_keys(document, server_name, now_ms):
     """Check a parsed /_matrix/key/v2/server body against the server name it must belong to.
 

@@ -56,7 +56,6 @@ VERSIONS_PATH = "/_matrix/client/versions"
 _ADDRESS_ERRORS = ("unreachable", "timeout", "tls_invalid")
 
 
-
 def _media_type(content_type):
     return (content_type or "").split(";")[0].strip().lower() or None
 
@@ -187,7 +186,7 @@ def _get(transport, url, origin_url=None, refuse_internal=False, resolved=None):
     """
     attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=origin_url or url)
     response = get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt,
-                         refuse_internal)
+                        refuse_internal)
     if resolved is not None:
         resolved[:] = attempt.hop_addresses
     if response is None:
