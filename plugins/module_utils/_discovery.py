@@ -82,7 +82,7 @@ So no number of names, addresses or targets can leave every worker waiting for a
 no worker is free to run (tests/unit/plugins/module_utils/test__thread_pools.py).
 
 Codes, severities and troubleshooting anchors are registered in ``_problems``; the SRV
-problems are built by ``_srv_problems``, as ``srv_info`` builds them. SRV targets carry their
+problems are built by ``_srv``, as ``srv_info`` builds them. SRV targets carry their
 ``priority``: those above the lowest value are backups (see ``federation_check``).
 """
 
@@ -97,7 +97,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget
     NameBudget,
     NameBudgetTransport,
 )
-from ansible_collections.homeserver.delegation.plugins.module_utils import _srv_problems
+from ansible_collections.homeserver.delegation.plugins.module_utils import _srv
 from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     DEFAULT_FEDERATION_PORT,
@@ -129,8 +129,8 @@ SPECULATION_MAX_NAMES = 32
 _SOCKETS_PER_RESOLUTION = 5
 _RECOMMENDED_MAX_LENGTH = 230
 
-SRV_SERVICE = _srv_problems.FEDERATION_SERVICE + "."
-SRV_SERVICE_LEGACY = _srv_problems.LEGACY_SERVICE + "."
+SRV_SERVICE = _srv.FEDERATION_SERVICE + "."
+SRV_SERVICE_LEGACY = _srv.LEGACY_SERVICE + "."
 
 _WELL_KNOWN_PROBLEM = {
     "no_address": ("well_known_absent", "info"),
@@ -234,7 +234,7 @@ class _Trace:
         self.add(problem(code, message, severity))
 
     def add(self, item):
-        """Record a problem dict built elsewhere (``_srv_problems``)."""
+        """Record a problem dict built elsewhere (``_srv``)."""
         self.problems.append(item)
 
     def fail(self, reason, code=None, item=None):
@@ -561,7 +561,7 @@ class ServerDiscovery:
                           "in Synapse, rather than guess a fallback"
                           % (srv_name, answer.rcode,
                              " (%s)" % answer.error if answer.error else ""))
-                raise trace.fail(reason, item=_srv_problems.lookup_failed(srv_name, answer.rcode, answer.error))
+                raise trace.fail(reason, item=_srv.lookup_failed(srv_name, answer.rcode, answer.error))
             if not records:
                 trace.step("%s: SRV %s -> no records (%s)."
                            % (label, srv_name, answer.rcode if answer.rcode != "NOERROR"
@@ -573,12 +573,12 @@ class ServerDiscovery:
             if len(records) == 1 and srv_target_name(records[0].target) == ".":
                 raise trace.fail("the SRV record %s has the target \".\": the service is "
                                  "decidedly not available at this domain (RFC 2782)" % srv_name,
-                                 item=_srv_problems.unavailable(srv_name))
+                                 item=_srv.unavailable(srv_name))
             usable = [r for r in records if srv_target_name(r.target) != "."]
             if len(usable) < len(records):
-                trace.add(_srv_problems.invalid_target(srv_name))
+                trace.add(_srv.invalid_target(srv_name))
             if service == SRV_SERVICE_LEGACY:
-                trace.add(_srv_problems.legacy_only(host))
+                trace.add(_srv.legacy_only(host))
             return srv_name, order_srv_records(usable, self.rng)
         return None, []
 
@@ -591,7 +591,7 @@ class ServerDiscovery:
                 hosts.append(target)
         resolved_by_host = {resolved.host: resolved
                             for resolved in self._lookup_hosts(hosts, trace.transport)}
-        preferred = _srv_problems.preferred_priority(records)
+        preferred = _srv.preferred_priority(records)
         preferred_has_address = any(resolved_by_host[srv_target_name(record.target).lower()].addresses
                                     for record in records if record.priority == preferred)
         targets = []
@@ -600,10 +600,10 @@ class ServerDiscovery:
             resolved = resolved_by_host[host]
             self._trace_addresses(resolved, trace, "SRV target")
             if resolved.cname_chain:
-                trace.add(_srv_problems.target_is_cname(srv_name, host, resolved.cname_chain))
+                trace.add(_srv.target_is_cname(srv_name, host, resolved.cname_chain))
             if not resolved.addresses:
-                trace.add(_srv_problems.target_unresolvable(srv_name, host, record.port, resolved,
-                                                            preferred_has_address))
+                trace.add(_srv.target_unresolvable(srv_name, host, record.port, resolved,
+                                                   preferred_has_address))
             targets.extend(_target(host, record.port, address, record.priority)
                            for address in resolved.addresses)
         if not targets:

@@ -252,7 +252,7 @@ def check_server(transport, server_name, discovery, executor, now, name_timeout=
         srv_report = srv_future.result()
         if srv_host is not None:
             report["srv"] = srv_report
-            # Built as discovery builds them (_srv_problems): what both saw appears once below.
+            # Built as discovery builds them (_srv): what both saw appears once below.
             problems.extend(srv_report["problems"])
 
     preferred = _preferred_priority(result)

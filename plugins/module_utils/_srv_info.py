@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.homeserver.delegation.plugins.module_utils import _srv_problems
+from ansible_collections.homeserver.delegation.plugins.module_utils import _srv
 from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
-from ansible_collections.homeserver.delegation.plugins.module_utils._srv_problems import (
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv import (
     NO_RECORD_RCODES,
     SERVICES,
     target_name as _dns_name,
@@ -72,19 +72,19 @@ def _service_problems(report, resolved_by_target, severity):
     label = report["name"]
     problems = []
     if report["rcode"] not in NO_RECORD_RCODES:
-        problems.append(_srv_problems.lookup_failed(label, report["rcode"], report["error"], severity))
+        problems.append(_srv.lookup_failed(label, report["rcode"], report["error"], severity))
     usable = [record for record in report["records"] if record["target"] != "."]
     if report["records"] and not usable:
-        problems.append(_srv_problems.unavailable(label, severity))
+        problems.append(_srv.unavailable(label, severity))
     elif len(usable) < len(report["records"]):
-        problems.append(_srv_problems.invalid_target(label, severity or "warning"))
-    preferred = _srv_problems.preferred_priority(usable)
+        problems.append(_srv.invalid_target(label, severity or "warning"))
+    preferred = _srv.preferred_priority(usable)
     preferred_has_address = any(record["addresses"] for record in usable if record["priority"] == preferred)
     for record in usable:
         if record["is_cname"]:
-            problems.append(_srv_problems.target_is_cname(label, record["target"], record["cname_chain"], severity))
+            problems.append(_srv.target_is_cname(label, record["target"], record["cname_chain"], severity))
         if not record["addresses"]:
-            problems.append(_srv_problems.target_unresolvable(
+            problems.append(_srv.target_unresolvable(
                 label, record["target"], record["port"], resolved_by_target[record["target"]], preferred_has_address,
                 severity))
     return problems
@@ -102,7 +102,7 @@ def srv_info(transport, name, expected_target=None, expected_port=None):
     deprecated _matrix._tcp, else None. Codes: srv_lookup_failed, srv_unavailable,
     srv_invalid_target (warning), target_is_cname, target_unresolvable, legacy_only (warning),
     services_differ (warning), mismatch; the problems of the service homeservers do not use
-    are warnings (see ``_srv_problems``), and they are built as the discovery engine builds
+    are warnings (see ``_srv``), and they are built as the discovery engine builds
     them.
     """
     hostname = parse_srv_hostname(name)
@@ -115,7 +115,7 @@ def srv_info(transport, name, expected_target=None, expected_port=None):
         reports = dict((service, _service_report(names[service], answers[service].result(), transport, executor))
                        for service in SERVICES)
     services = dict((service, reports[service][0]) for service in SERVICES)
-    in_use = _srv_problems.service_in_use(
+    in_use = _srv.service_in_use(
         dict((service, (report["rcode"], len(report["records"]))) for service, report in services.items()))
 
     problems = []
@@ -125,7 +125,7 @@ def srv_info(transport, name, expected_target=None, expected_port=None):
 
     current, legacy = services[SERVICES[0]], services[SERVICES[1]]
     if not current["records"] and legacy["records"]:
-        problems.append(_srv_problems.legacy_only(hostname))
+        problems.append(_srv.legacy_only(hostname))
     if current["records"] and legacy["records"] and \
             sorted(map(_record_key, current["records"])) != sorted(map(_record_key, legacy["records"])):
         problems.append(problem(

@@ -25,11 +25,12 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
     ServerNameError,
     parse_server_name,
 )
-# The service names live with the SRV problems, in one place for every plugin.
-from ansible_collections.homeserver.delegation.plugins.module_utils._srv_problems import (
+# The service names and the record type are those of every plugin.
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv import (
     FEDERATION_SERVICE,
     LEGACY_SERVICE,
     SERVICES,
+    SrvRecord,
 )
 
 
@@ -58,24 +59,6 @@ _HOST_LABEL = re.compile(r"\A(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 
 class SrvRecordError(Exception):
     """A problem the user can fix: bad input, or a DNS server that did not do what was asked."""
-
-
-@dataclass(frozen=True, order=True)
-class SrvRecord:
-    """One SRV record's data. ``target`` is absolute, lower-case and ends with a dot."""
-
-    priority: int
-    weight: int
-    port: int
-    target: str
-
-    def to_text(self) -> str:
-        """The record data as written in a zone file: ``priority weight port target``."""
-        return "%d %d %d %s" % (self.priority, self.weight, self.port, self.target)
-
-    def as_dict(self) -> dict:
-        """The record as the module returns it."""
-        return {"priority": self.priority, "weight": self.weight, "port": self.port, "target": self.target}
 
 
 def srv_argument_spec() -> dict:

@@ -56,6 +56,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._deadline import RequestDeadline
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv import SrvRecord
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import (
     HAS_REQUESTS,
@@ -77,16 +78,6 @@ ERROR = "ERROR"
 NO_RECORDS = frozenset((NODATA, NXDOMAIN))
 
 USER_AGENT = "homeserver.delegation server discovery"
-
-
-@dataclass
-class SrvRecord:
-    """One SRV record. ``target`` is DNS text and may end with '.' (root is ``"."``)."""
-
-    priority: int
-    weight: int
-    port: int
-    target: str
 
 
 @dataclass

@@ -2,10 +2,11 @@
 # Simplified BSD License (see https://opensource.org/licenses/BSD-2-Clause)
 # SPDX-License-Identifier: BSD-2-Clause
 
-"""The Matrix SRV service names, and the SRV problems, built in one place.
+"""Matrix SRV in one place: the service names, the record type, and the SRV problems.
 
 This module is internal to the homeserver.delegation collection and may change at any time.
 
+The transport's answers, the SRV report and the srv_record module all use :class:`SrvRecord`.
 The discovery engine (``_discovery``) and the SRV report (``_srv_info``) both describe SRV
 records; they build their problems here, so the same fault gets the same code, severity and
 message from both, and ``federation_check``, which runs both, keeps one of each.
@@ -21,6 +22,8 @@ Severity rules (docs/troubleshooting.md, "SRV records"):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 
 FEDERATION_SERVICE = "_matrix-fed._tcp"
@@ -29,6 +32,26 @@ LEGACY_SERVICE = "_matrix._tcp"
 SERVICES = (FEDERATION_SERVICE, LEGACY_SERVICE)
 #: DNS answers that mean "no records" rather than a failed lookup.
 NO_RECORD_RCODES = ("NOERROR", "NODATA", "NXDOMAIN")
+
+
+@dataclass(frozen=True, order=True)
+class SrvRecord:
+    """One SRV record's data. ``target`` is DNS text: as received in an answer it may end with
+    "." (the root alone is "."); the records srv_record builds are absolute, lower-case and end
+    with a dot."""
+
+    priority: int
+    weight: int
+    port: int
+    target: str
+
+    def to_text(self) -> str:
+        """The record data as written in a zone file: ``priority weight port target``."""
+        return "%d %d %d %s" % (self.priority, self.weight, self.port, self.target)
+
+    def as_dict(self) -> dict:
+        """The record as the srv_record module returns it."""
+        return {"priority": self.priority, "weight": self.weight, "port": self.port, "target": self.target}
 
 
 def target_name(target):
