@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._cors import document_cors_problems, preflight
 from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
@@ -39,14 +39,13 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._transport i
 from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown import (
     MAX_BODY_BYTES,
     MAX_CACHE_SECONDS,
-    MAX_REDIRECTS,
     MIN_CACHE_SECONDS,
     REDIRECT_STATUSES,
     WellKnownFetch,
     cache_period_from_headers,
     fetch_server_well_known,
+    follow_redirects,
     get_once,
-    refuses_internal_redirects,
 )
 
 DOCUMENTS = ("server", "client")
@@ -175,20 +174,14 @@ def _content_typeproblem(report, problems):
             % (report["content_type"] or "no Content-Type"), "warning"))
 
 
-def _get(transport, url, origin_url=None, refuse_internal=False, resolved=None):
+def _get(transport, url):
     """One GET of url (no redirects) through the engine's request step: the transport's DNS,
     each address in turn, SNI and Host for the URL's host, the 50 KiB cap.
 
-    origin_url: the URL whose redirects led here (for messages); refuse_internal: refuse
-    (before connecting) when url's host is or resolves to an internal address; resolved: a
-    list that receives the addresses url's host resolved to.
     Returns (response, None) or (None, (error_code, message)).
     """
-    attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=origin_url or url)
-    response = get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt,
-                        refuse_internal)
-    if resolved is not None:
-        resolved[:] = attempt.hop_addresses
+    attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=url)
+    response = get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt)
     if response is None:
         return None, (attempt.error_code, attempt.error)
     return response, None
@@ -202,17 +195,8 @@ def _client_document(transport, hostname, expected_base_url):
         "base_url": None, "versions": None, "preflight": None, "problems": [],
     }
     problems = report["problems"]
-    visited = {url}
-    refuse_internal = False
-    origin_addresses = []
-    while True:
-        response, failure = _get(transport, url, report["url"], refuse_internal,
-                                 origin_addresses if not report["redirects"] else None)
-        if failure:
-            problems.append(problem(*failure))
-            return report
-        if not report["redirects"]:
-            refuse_internal = refuses_internal_redirects(transport, origin_addresses)
+
+    def check_cors(hop_url, response):
         cors = response.headers.get("Access-Control-Allow-Origin")
         # Browsers need CORS on the document and on every redirect to it (spec v1.20);
         # on an error page it would change nothing.
@@ -220,26 +204,17 @@ def _client_document(transport, hostname, expected_base_url):
             problems.append(problem(
                 "missing_cors",
                 "%s answers %d without Access-Control-Allow-Origin; web clients (Element Web) cannot read "
-                "the client document: add 'Access-Control-Allow-Origin: *'" % (url, response.status)))
-        location = response.headers.get("Location")
-        if response.status in REDIRECT_STATUSES and location:
-            next_url = urljoin(url, location.strip())
-            report["redirects"].append({"url": url, "status": response.status, "location": location, "cors": cors})
-            if urlsplit(next_url).scheme.lower() != "https":
-                problems.append(problem("insecure_redirect", "%s redirects to %s, which is not https" % (url, next_url)))
-                return report
-            if next_url in visited:
-                problems.append(problem("redirect_loop", "%s redirects to %s: a redirect loop" % (url, next_url)))
-                return report
-            if len(report["redirects"]) > MAX_REDIRECTS:
-                problems.append(problem("too_many_redirects", "%s redirects more than %d times; the last hop leads to %s"
-                                        % (report["url"], MAX_REDIRECTS, next_url)))
-                return report
-            visited.add(next_url)
-            url = next_url
-            continue
-        break
+                "the client document: add 'Access-Control-Allow-Origin: *'" % (hop_url, response.status)))
+        return {"cors": cors}
 
+    fetch = WellKnownFetch(hostname=hostname, url=url)
+    response = follow_redirects(transport, fetch, lambda host: lookup_host_addresses(transport, host), check_cors)
+    report["redirects"] = [dict(hop) for hop in fetch.redirects]
+    if response is None:
+        problems.append(problem(fetch.error_code, fetch.error))
+        return report
+    url = fetch.final_url
+    cors = response.headers.get("Access-Control-Allow-Origin")
     report.update({"final_url": url, "status": response.status, "content_type": response.headers.get("Content-Type"),
                    "cors": cors, "size": len(response.body)})
     if response.status != 200:
