@@ -45,11 +45,11 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._json_docume
     JsonDocumentError,
     parse_json_body,
 )
-from ansible_collections.homeserver.delegation.plugins.module_utils._problems import is_error, problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
     NameBudget,
     NameBudgetTransport,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import is_error, problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_keys import check_server_keys
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     ServerNameError,

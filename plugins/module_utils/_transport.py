@@ -56,8 +56,6 @@ import warnings
 from dataclasses import dataclass, field
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._deadline import RequestDeadline
-from ansible_collections.homeserver.delegation.plugins.module_utils._srv import SrvRecord
-
 from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import (
     HAS_REQUESTS,
     dns,
@@ -65,6 +63,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._dependencie
     requests,
     urllib3,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv import SrvRecord
 
 NOERROR = "NOERROR"
 NODATA = "NODATA"

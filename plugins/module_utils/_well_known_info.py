@@ -24,12 +24,12 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._json_docume
     JsonDocumentError,
     parse_json_body,
 )
-from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
-from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
     NameBudget,
     NameBudgetTransport,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
+from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     AddressAnswer,
     HostAddresses,
