@@ -17,7 +17,11 @@ requirements:
 """
 
     # srv_info, srv_record: DNS only.
-    DNS = DOCUMENTATION
+    DNS = r"""
+options: {}
+requirements:
+  - dnspython >= 2.3 (Python library), where the plugin runs
+"""
 
     # well_known_info, the server_discovery lookup: DNS and HTTPS.
     DNS_AND_HTTPS = r"""

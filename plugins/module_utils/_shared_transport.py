@@ -26,7 +26,7 @@ class SharedTransport:
     with extra headers and federation probes are not shared. Nor is a call given a shorter
     ``timeout`` (a name whose time budget is nearly spent, see ``_name_budget``): its answer,
     perhaps cut short by that name's budget, must not become another name's answer. Such a
-    call still takes an answer already complete.
+    call still takes an answer already asked for by another caller.
     """
 
     def __init__(self, transport):
@@ -41,9 +41,8 @@ class SharedTransport:
     def _once(self, key, call, timeout=None):
         with self._lock:
             future = self._answers.get(key)
-            if timeout is not None and (future is None or not future.done()):
+            if timeout is not None and future is None:
                 # Limited by one name's budget: asked for that name alone (see the class).
-                future = None
                 owner = False
             else:
                 owner = future is None
