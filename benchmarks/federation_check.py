@@ -41,7 +41,7 @@ use_checkout_as_collection()
 # pylint: disable=wrong-import-position
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from ansible_collections.homeserver.delegation.plugins.module_utils._signing import (  # noqa: E402
+from ansible_collections.homeserver.delegation.tests.unit.matrix_signing import (  # noqa: E402
     encode_verify_key,
     sign_json,
 )

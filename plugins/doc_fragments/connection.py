@@ -44,9 +44,6 @@ options:
         (C(/_matrix/federation/v1/version) and C(/_matrix/key/v2/server)) share one deadline.
     type: float
     default: 10
-requirements:
-  - dnspython >= 2.3
-  - requests >= 2.28
 """
 
     # Options of the modules and the lookup that fetch well-known documents. The matching

@@ -51,6 +51,7 @@ options:
         open-file limit is low (each resolution holds up to 4 sockets).
     type: int
 extends_documentation_fragment:
+  - homeserver.delegation.requirements.dns_and_https
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
   - homeserver.delegation.connection.name_timeout
@@ -70,8 +71,10 @@ notes:
     C(m.server), size, redirects); C(well_known_unreachable) warning; C(well_known_timeout)
     warning; C(well_known_tls_invalid) warning; C(well_known_redirected) info;
     C(redirect_to_internal_address) warning (see O(allow_internal_redirects));
-    C(srv_legacy_only) warning; C(srv_target_is_cname) error; C(srv_target_no_address)
-    warning; C(srv_invalid_target) warning; C(srv_dns_error) error; C(srv_unavailable) error;
+    C(legacy_only) warning; C(target_is_cname) error; C(target_unresolvable) error when no
+    target at the lowest SRV priority value has an address, else warning (a backup target
+    without address does not break federation); C(srv_invalid_target) warning;
+    C(srv_lookup_failed) error; C(srv_unavailable) error;
     C(address_dns_error) warning; C(no_ipv6) info; C(no_ipv4) warning; C(no_address) error;
     C(name_timeout) error (the name's time budget, O(name_timeout), ran out; the message says
     during which query or request)."
@@ -187,6 +190,14 @@ _raw:
           description: One resolved IP address.
           type: str
           sample: 2a01:4f8::1
+        priority:
+          description:
+            - The priority of the SRV record that named this target, or null without SRV.
+            - Remote servers use a target at a higher value than the lowest only when every
+              target at the lowest fails (a backup); M(homeserver.delegation.federation_check)
+              reports a failing backup address as the warning C(backup_target_failed).
+          type: int
+          sample: 10
     problems:
       description: Problems found (see the notes for the codes).
       type: list
@@ -195,7 +206,7 @@ _raw:
         code:
           description: A stable identifier of the problem.
           type: str
-          sample: srv_legacy_only
+          sample: legacy_only
         severity:
           description: C(error), C(warning) or C(info).
           type: str
@@ -221,14 +232,16 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._connection 
     name_timeout_from_options,
     transport_from_options,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import (
+    DNS_AND_HTTPS,
+    MissingLibraryError,
+    require,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import (
     DiscoveryError,
     ServerDiscovery,
 )
-from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
-    MissingLibraryError,
-    TransportError,
-)
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import TransportError
 
 
 class LookupModule(LookupBase):
@@ -244,6 +257,7 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("server_discovery: concurrency must be at least 1, got %d"
                                      % concurrency)
         try:
+            require(DNS_AND_HTTPS)
             transport = self.transport_factory(options)
         except MissingLibraryError as exc:
             raise AnsibleLookupError(

@@ -11,16 +11,9 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import traceback
 
-try:
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import NameOID, x509
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 
 # A certificate closer than this to its end is reported (a warning), so renewal gets noticed.
 EXPIRY_WARNING_DAYS = 14
@@ -96,10 +89,6 @@ def certificate_matches(description, tls_server_name):
     return any(_dns_name_matches(pattern, tls_server_name) for pattern in description["dns_names"])
 
 
-def _problem(code, message, severity):
-    return {"code": code, "severity": severity, "message": message}
-
-
 def certificate_problems(tls, description, tls_server_name, now, validate_certs=True):
     """Problems of a TLS session's certificate for tls_server_name.
 
@@ -112,27 +101,27 @@ def certificate_problems(tls, description, tls_server_name, now, validate_certs=
     severity = "error" if validate_certs else "warning"
     problems = []
     if description is None:
-        return [_problem("certificate_untrusted", "the server sent no certificate", severity)]
+        return [problem("certificate_untrusted", "the server sent no certificate", severity)]
     names = ", ".join(description["dns_names"] + description["ip_addresses"]) or "no subjectAltName at all"
     if not certificate_matches(description, tls_server_name):
-        problems.append(_problem(
+        problems.append(problem(
             "certificate_name_mismatch",
             "the certificate is not valid for %s (it covers: %s); remote servers check this name, not the "
             "address or SRV target they connect to" % (tls_server_name, names), severity))
     if description["_not_after"] <= now:
-        problems.append(_problem(
+        problems.append(problem(
             "certificate_expired", "the certificate expired on %s" % description["not_after"], severity))
     elif description["_not_before"] > now:
-        problems.append(_problem(
+        problems.append(problem(
             "certificate_not_yet_valid", "the certificate is valid only from %s" % description["not_before"], severity))
     elif description["days_remaining"] < EXPIRY_WARNING_DAYS:
-        problems.append(_problem(
+        problems.append(problem(
             "certificate_expires_soon",
             "the certificate expires on %s, in %d days" % (description["not_after"], description["days_remaining"]),
             "warning"))
     verify_code = tls.get("verify_code")
     if validate_certs and not tls.get("verified") and (verify_code not in _NAME_OR_TIME_ERRORS or not problems):
-        problems.append(_problem(
+        problems.append(problem(
             "certificate_untrusted",
             "the certificate chain does not verify (%s, issuer %s): serve the full chain and use a CA that "
             "other servers trust" % (tls.get("verify_message") or "verification failed", description["issuer"]),

@@ -19,11 +19,14 @@ import os.path
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import (
+    MissingLibraryError,
+    require,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
     default_name_timeout,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
-    MissingLibraryError,
     NetworkTransport,
     TransportError,
 )
@@ -118,7 +121,7 @@ def transport_from_options(options):
     """A :class:`NetworkTransport` configured from the connection options in ``options``.
 
     Raises :class:`ConnectionOptionsError` for bad values, ``MissingLibraryError`` when
-    dnspython or requests is missing, ``TransportError`` (kind ``config``) when the resolver
+    dnspython is missing, ``TransportError`` (kind ``config``) when the resolver
     configuration or the CA certificates cannot be loaded.
     """
     checked = validate_connection_options(options)
@@ -128,11 +131,13 @@ def transport_from_options(options):
     return NetworkTransport(allow_internal_redirects=bool(allow_internal_redirects), **checked)
 
 
-def run_module_check(module, check):
+def run_module_check(module, check, libraries):
     """Return ``check(transport)`` for a verification module, with the transport built from
     ``module.params``; every error becomes ``module.fail_json`` with a message that names the
-    option or input at fault (a missing library names the package to install)."""
+    option or input at fault. ``libraries`` (``_dependencies.DNS_ONLY``...) are the Python
+    libraries the module needs: a missing one fails first, with ``missing_required_lib``."""
     try:
+        require(libraries)
         return check(transport_from_options(module.params))
     except MissingLibraryError as exc:
         module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_traceback)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     TransportError,
     is_ip_address,
@@ -37,10 +38,6 @@ PREFLIGHT_REQUEST_HEADER = "X-Requested-With"
 #: A preflight answer has no body worth reading; this much is read at most.
 PREFLIGHT_MAX_BYTES = 4096
 _TRY_NEXT_ADDRESS = ("unreachable", "timeout")
-
-
-def _problem(code, message, severity="warning"):
-    return {"code": code, "severity": severity, "message": message}
 
 
 def _tokens(values):
@@ -72,7 +69,7 @@ def _incomplete(url, what, headers):
                                    else "lacks %s" % ", ".join(missing)))
     if not gaps:
         return []
-    return [_problem(
+    return [problem(
         "incomplete_cors",
         "%s answers %s with Access-Control-Allow-Origin but %s; the specification asks for "
         "'Access-Control-Allow-Methods: %s' and 'Access-Control-Allow-Headers: %s' on every response"
@@ -89,7 +86,7 @@ def document_cors_problems(url, headers):
     """
     duplicate = _duplicate_origin(headers)
     if duplicate:
-        return [_problem(
+        return [problem(
             "duplicate_cors",
             "%s answers with Access-Control-Allow-Origin %s: browsers refuse more than one value, so web "
             "clients cannot read the document; two layers (a proxy and the server behind it) both add it"
@@ -151,8 +148,8 @@ def preflight(transport, url):
     response, failure = _options(transport, url, request_headers)
     if response is None:
         report["error"] = failure
-        return report, [_problem("preflight_failed", "the OPTIONS preflight to %s got no answer (%s): %s"
-                                 % (url, failure, consequence))]
+        return report, [problem("preflight_failed", "the OPTIONS preflight to %s got no answer (%s): %s"
+                                % (url, failure, consequence))]
     headers = response.headers
     report.update({
         "status": response.status,
@@ -163,8 +160,8 @@ def preflight(transport, url):
     if not 200 <= response.status < 300:
         why = ("browsers do not follow a redirect of a preflight" if 300 <= response.status < 400
                else "browsers need a 2xx status, 204 or 200")
-        return report, [_problem("preflight_failed", "%s answers the OPTIONS preflight with HTTP %d (%s): %s; answer "
-                                 "OPTIONS with 204 and the CORS headers" % (url, response.status, why, consequence))]
+        return report, [problem("preflight_failed", "%s answers the OPTIONS preflight with HTTP %d (%s): %s; answer "
+                                "OPTIONS with 204 and the CORS headers" % (url, response.status, why, consequence))]
     refusals = []
     duplicate = _duplicate_origin(headers)
     if duplicate:
@@ -175,6 +172,6 @@ def preflight(transport, url):
     if _missing(headers, "Access-Control-Allow-Headers", [PREFLIGHT_REQUEST_HEADER]):
         refusals.append("Access-Control-Allow-Headers does not allow %s" % PREFLIGHT_REQUEST_HEADER)
     if refusals:
-        return report, [_problem("preflight_missing_cors", "%s answers the OPTIONS preflight with HTTP %d but %s: %s"
-                                 % (url, response.status, " and ".join(refusals), consequence))]
+        return report, [problem("preflight_missing_cors", "%s answers the OPTIONS preflight with HTTP %d but %s: %s"
+                                % (url, response.status, " and ".join(refusals), consequence))]
     return report, _incomplete(url, "the OPTIONS preflight", headers)

@@ -57,20 +57,33 @@ well_known_redirected       info     the well-known was reached through redirect
 redirect_to_internal_address
                             warning  a well-known redirect from a public name led to an
                                      internal address; refused, discovery fell back
-srv_legacy_only             warning  only the deprecated _matrix._tcp SRV record exists
-srv_target_is_cname         error    an SRV target is a CNAME (forbidden by RFC 2782)
-srv_target_no_address       warning  an SRV target has no address (others do)
+legacy_only                 warning  only the deprecated _matrix._tcp SRV record exists
+target_is_cname             error    an SRV target is a CNAME (forbidden by RFC 2782)
+target_unresolvable         error    an SRV target has no address (a warning when a target
+                                     at the preferred priority has one)
 srv_invalid_target          warning  an SRV record with target "." among other records
-srv_dns_error               error    an SRV lookup failed (SERVFAIL, REFUSED, timeout)
+srv_lookup_failed           error    an SRV lookup failed (SERVFAIL, REFUSED, timeout)
 srv_unavailable             error    the SRV target is "." (service not available)
 address_dns_error           warning  an A or AAAA lookup failed (SERVFAIL, timeout...)
 no_ipv6                     info     a target has no IPv6 address
 no_ipv4                     warning  a target has no IPv4 address (IPv4-only servers
                                      cannot reach it)
-no_address                  error    the final target has no address at all
+no_address                  error    the final host has no address at all
 name_timeout                error    the name's time budget (``name_timeout``) ran out; the
                                      message names the query or request it cut short
 =========================== ======== ==========================================================
+
+Thread pools, one rule for the whole engine (discovery, srv_info, well_known_info,
+federation_check): a task running in a pool never waits on another task of the same pool.
+Work that waits (a name's resolution, a report that needs several answers) runs in the
+caller's thread, or in a pool of its own whose tasks wait only on a different pool; the
+bounded pools below it run single network calls, which wait on nothing but the network.
+So no number of names, addresses or targets can leave every worker waiting for a task that
+no worker is free to run (tests/unit/plugins/module_utils/test__thread_pools.py).
+
+Codes, severities and troubleshooting anchors are registered in ``_problems``; the SRV
+problems are built by ``_srv``, as ``srv_info`` builds them. SRV targets carry their
+``priority``: those above the lowest value are backups (see ``federation_check``).
 """
 
 from __future__ import annotations
@@ -84,6 +97,8 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget
     NameBudget,
     NameBudgetTransport,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils import _srv
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     DEFAULT_FEDERATION_PORT,
     ServerNameError,
@@ -92,6 +107,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     NO_RECORDS,
     HostAddresses,
+    lookup_host_addresses,
     url_host,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown import (
@@ -113,8 +129,8 @@ SPECULATION_MAX_NAMES = 32
 _SOCKETS_PER_RESOLUTION = 5
 _RECOMMENDED_MAX_LENGTH = 230
 
-SRV_SERVICE = "_matrix-fed._tcp."
-SRV_SERVICE_LEGACY = "_matrix._tcp."
+SRV_SERVICE = _srv.FEDERATION_SERVICE + "."
+SRV_SERVICE_LEGACY = _srv.LEGACY_SERVICE + "."
 
 _WELL_KNOWN_PROBLEM = {
     "no_address": ("well_known_absent", "info"),
@@ -215,11 +231,19 @@ class _Trace:
         self.steps.append(text)
 
     def problem(self, code, severity, message):
-        self.problems.append({"code": code, "severity": severity, "message": message})
+        self.add(problem(code, message, severity))
 
-    def fail(self, reason, code=None, message=None):
+    def add(self, item):
+        """Record a problem dict built elsewhere (``_srv``)."""
+        self.problems.append(item)
+
+    def fail(self, reason, code=None, item=None):
+        """The DiscoveryError that stops the resolution, recording the error ``code`` (with
+        ``reason`` as message) or the problem dict ``item``."""
         if code is not None:
-            self.problem(code, "error", message or reason)
+            self.problem(code, "error", reason)
+        if item is not None:
+            self.add(item)
         self.step("Failed: %s" % reason)
         return DiscoveryError(self.server_name, reason, self.result)
 
@@ -307,9 +331,7 @@ class ServerDiscovery:
 
     def _lookup_host(self, host, transport):
         """AAAA and A of one host, in parallel."""
-        aaaa, a = self._run_parallel([lambda: transport.query_address(host, "AAAA"),
-                                      lambda: transport.query_address(host, "A")])
-        return HostAddresses(host, aaaa, a)
+        return lookup_host_addresses(transport, host, self._run_parallel)
 
     # --- public API ----------------------------------------------------------------------
 
@@ -539,7 +561,7 @@ class ServerDiscovery:
                           "in Synapse, rather than guess a fallback"
                           % (srv_name, answer.rcode,
                              " (%s)" % answer.error if answer.error else ""))
-                raise trace.fail(reason, "srv_dns_error")
+                raise trace.fail(reason, item=_srv.lookup_failed(srv_name, answer.rcode, answer.error))
             if not records:
                 trace.step("%s: SRV %s -> no records (%s)."
                            % (label, srv_name, answer.rcode if answer.rcode != "NOERROR"
@@ -551,16 +573,12 @@ class ServerDiscovery:
             if len(records) == 1 and srv_target_name(records[0].target) == ".":
                 raise trace.fail("the SRV record %s has the target \".\": the service is "
                                  "decidedly not available at this domain (RFC 2782)" % srv_name,
-                                 "srv_unavailable")
+                                 item=_srv.unavailable(srv_name))
             usable = [r for r in records if srv_target_name(r.target) != "."]
             if len(usable) < len(records):
-                trace.problem("srv_invalid_target", "warning",
-                              "%s mixes the target \".\" with real targets; \".\" is ignored"
-                              % srv_name)
+                trace.add(_srv.invalid_target(srv_name))
             if service == SRV_SERVICE_LEGACY:
-                trace.problem("srv_legacy_only", "warning",
-                              "only the deprecated SRV record %s exists; publish "
-                              "%s%s (or a well-known) instead" % (srv_name, SRV_SERVICE, host))
+                trace.add(_srv.legacy_only(host))
             return srv_name, order_srv_records(usable, self.rng)
         return None, []
 
@@ -573,23 +591,24 @@ class ServerDiscovery:
                 hosts.append(target)
         resolved_by_host = {resolved.host: resolved
                             for resolved in self._lookup_hosts(hosts, trace.transport)}
+        preferred = _srv.preferred_priority(records)
+        preferred_has_address = any(resolved_by_host[srv_target_name(record.target).lower()].addresses
+                                    for record in records if record.priority == preferred)
         targets = []
         for record in records:
             host = srv_target_name(record.target).lower()
             resolved = resolved_by_host[host]
             self._trace_addresses(resolved, trace, "SRV target")
             if resolved.cname_chain:
-                trace.problem("srv_target_is_cname", "error",
-                              "the SRV target %s is a CNAME (-> %s); RFC 2782 forbids aliases "
-                              "as SRV targets and strict servers skip it"
-                              % (host, " -> ".join(resolved.cname_chain)))
+                trace.add(_srv.target_is_cname(srv_name, host, resolved.cname_chain))
             if not resolved.addresses:
-                trace.problem("srv_target_no_address", "warning",
-                              "the SRV target %s (port %d) has no address: %s"
-                              % (host, record.port, resolved.describe()))
-            targets.extend(_target(host, record.port, address) for address in resolved.addresses)
+                trace.add(_srv.target_unresolvable(srv_name, host, record.port, resolved,
+                                                   preferred_has_address))
+            targets.extend(_target(host, record.port, address, record.priority)
+                           for address in resolved.addresses)
         if not targets:
-            raise trace.fail("no SRV target of %s has an address" % srv_name, "no_address")
+            # target_unresolvable (error) names each target.
+            raise trace.fail("no SRV target of %s has an address" % srv_name)
         first = records[0]
         why = ("%s: SRV target %s port %d comes first (lowest priority %d, then RFC 2782 "
                "weighted order among %d record(s))"
@@ -644,8 +663,9 @@ class ServerDiscovery:
         return result
 
 
-def _target(host, port, address):
-    return {"host": host, "port": port, "address": address}
+def _target(host, port, address, priority=None):
+    """One address to connect to; ``priority`` is the SRV record's (None without SRV)."""
+    return {"host": host, "port": port, "address": address, "priority": priority}
 
 
 def _q(text):

@@ -16,6 +16,12 @@ invalid or unresolvable, an SRV record is unusable, a target address fails, or t
 answers 200 with an invalid document (Synapse then fails federation outright) or differs
 between addresses. Warnings never make it false.
 
+Backup SRV targets: remote servers try SRV targets by priority, the lowest value first, and
+use a target at a higher value only when every target at the lowest fails. An address of
+such a backup target is checked like the others and its connection report keeps its
+problems, but the name gets a ``backup_target_failed`` warning for it instead of those
+errors. Every address at the lowest priority value (and every address without SRV) must work.
+
 This module is internal to the homeserver.delegation collection and may change at any time.
 """
 
@@ -43,6 +49,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget
     NameBudget,
     NameBudgetTransport,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import is_error, problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_keys import check_server_keys
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     ServerNameError,
@@ -60,15 +67,8 @@ KEYS_PATH = "/_matrix/key/v2/server"
 INVALID_DOCUMENT_CODES = ("not_json", "not_object", "missing_m_server", "invalid_m_server", "too_large")
 # Well-known fetch failures of one address of the hostname.
 _ADDRESS_WARNINGS = ("unreachable", "timeout", "tls_invalid")
-# srv_info codes the discovery result already reports under its own names.
-_SRV_CODES_IN_DISCOVERY = ("srv_lookup_failed", "srv_unavailable", "target_is_cname", "target_unresolvable",
-                           "legacy_only")
 # Connections to target addresses that may run at once for one name.
 MAX_CONNECTIONS_PER_NAME = 16
-
-
-def _problem(code, message, severity="error"):
-    return {"code": code, "severity": severity, "message": message}
 
 
 def _json_body(response):
@@ -86,10 +86,10 @@ def _response_problem(response, path, code_prefix):
     if response.get("error"):
         if response.get("error_kind") == "timeout":
             # Not a missing endpoint: the server did not answer in time (or trickled).
-            return _problem("connection_timeout", "GET %s failed: %s" % (path, response["error"]))
-        return _problem(code_prefix + "_unavailable", "GET %s failed: %s" % (path, response["error"]))
+            return problem("connection_timeout", "GET %s failed: %s" % (path, response["error"]))
+        return problem(code_prefix + "_unavailable", "GET %s failed: %s" % (path, response["error"]))
     if response.get("status") != 200:
-        return _problem(code_prefix + "_unavailable", "GET %s answered HTTP %s" % (path, response.get("status")))
+        return problem(code_prefix + "_unavailable", "GET %s answered HTTP %s" % (path, response.get("status")))
     return None
 
 
@@ -98,8 +98,8 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
     address, port = target["address"], target["port"]
     label = "%s port %d (%s)" % (url_host(address), port, target["host"])
     report = {
-        "host": target["host"], "port": port, "address": address, "ok": False,
-        "tls": None, "certificate": None, "version": None, "server_keys": None, "problems": [],
+        "host": target["host"], "port": port, "address": address, "priority": target.get("priority"),
+        "backup": False, "ok": False, "tls": None, "certificate": None, "version": None, "server_keys": None, "problems": [],
     }
     problems = report["problems"]
     validate_certs = getattr(transport, "validate_certs", True)
@@ -107,7 +107,7 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
     if probe["error"]:
         kind, message = probe["error"]["kind"], probe["error"]["message"]
         code = {"timeout": "connection_timeout", "tls_handshake": "tls_handshake_failed"}.get(kind, "connection_failed")
-        problems.append(_problem(code, "%s: %s" % (label, message)))
+        problems.append(problem(code, "%s: %s" % (label, message)))
         return report
 
     tls = probe["tls"]
@@ -118,8 +118,8 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
     if tls.get("certificate_der"):
         description = describe_certificate(tls["certificate_der"], now)
         report["certificate"] = public_description(description)
-    for problem in certificate_problems(tls, description, tls_server_name, now, validate_certs):
-        problems.append(dict(problem, message="%s: %s" % (label, problem["message"])))
+    for item in certificate_problems(tls, description, tls_server_name, now, validate_certs):
+        problems.append(dict(item, message="%s: %s" % (label, item["message"])))
 
     version_response = probe["responses"].get(VERSION_PATH) or {}
     report["version"] = {"status": version_response.get("status"), "server": None}
@@ -130,8 +130,8 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
         document, parse_error = _json_body(version_response)
         server = document.get("server") if isinstance(document, dict) else None
         if not isinstance(server, dict):
-            problems.append(_problem("version_invalid", "%s: GET %s did not return {\"server\": {...}} JSON%s"
-                                     % (label, VERSION_PATH, " (%s)" % parse_error if parse_error else "")))
+            problems.append(problem("version_invalid", "%s: GET %s did not return {\"server\": {...}} JSON%s"
+                                    % (label, VERSION_PATH, " (%s)" % parse_error if parse_error else "")))
         else:
             report["version"]["server"] = {"name": server.get("name"), "version": server.get("version")}
 
@@ -144,11 +144,11 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
         document, parse_error = _json_body(keys_response)
         keys = check_server_keys(document, server_name, int(now.timestamp() * 1000))
         if parse_error:
-            keys["problems"] = [_problem("keys_invalid", "the key response is not usable JSON: %s" % parse_error)]
-        for problem in keys.pop("problems"):
-            problems.append(dict(problem, message="%s: %s" % (label, problem["message"])))
+            keys["problems"] = [problem("keys_invalid", "the key response is not usable JSON: %s" % parse_error)]
+        for item in keys.pop("problems"):
+            problems.append(dict(item, message="%s: %s" % (label, item["message"])))
         report["server_keys"].update(keys)
-    report["ok"] = not any(problem["severity"] == "error" for problem in problems)
+    report["ok"] = not is_error(problems)
     return report
 
 
@@ -167,21 +167,20 @@ def _well_known_problems(well_known):
     if not document:
         return []
     problems = []
+    some_answered = any(entry["status"] is not None for entry in document["addresses"])
     for entry in document["addresses"]:
         if entry["status"] == 200 and entry["error_code"] in INVALID_DOCUMENT_CODES:
-            problems.append(_problem(
+            problems.append(problem(
                 entry["error_code"],
                 "the well-known from %s answers 200 with an invalid document (%s): Synapse then fails to "
                 "federate with this name instead of falling back" % (entry["address"], entry["error"])))
-    for problem in document["problems"]:
-        if problem["code"] == "inconsistent":
-            problems.append(problem)
-        elif problem["code"] in _ADDRESS_WARNINGS and problem["message"].startswith("from address "):
-            # One address failing while discovery got its answer elsewhere; when every
+        elif some_answered and entry["error_code"] in _ADDRESS_WARNINGS:
+            # One address failing while discovery got its answer from another; when every
             # address fails, discovery already says so (well_known_unreachable...).
-            problems.append(dict(problem, severity="warning"))
-        elif problem["code"] in ("cache_period", "wrong_content_type"):
-            problems.append(problem)
+            problems.append(problem(entry["error_code"], "the well-known from address %s: %s"
+                                    % (entry["address"], entry["error"]), "warning"))
+    problems.extend(item for item in document["problems"]
+                    if item["code"] in ("inconsistent", "cache_period", "wrong_content_type"))
     return problems
 
 
@@ -210,7 +209,7 @@ def check_server(transport, server_name, discovery, executor, now, name_timeout=
     try:
         parsed = parse_server_name(server_name)
     except ServerNameError as exc:
-        report["problems"].append(_problem("invalid_server_name", str(exc)))
+        report["problems"].append(problem("invalid_server_name", str(exc)))
         return report
 
     uses_well_known = not parsed.is_ip_literal and parsed.port is None
@@ -226,8 +225,8 @@ def check_server(transport, server_name, discovery, executor, now, name_timeout=
         result = None
         report["discovery"] = exc.result
         problems.extend((exc.result or {}).get("problems") or [])
-        if not any(problem["severity"] == "error" for problem in problems):
-            problems.append(_problem("unresolvable", "%s: %s" % (server_name, exc.reason)))
+        if not is_error(problems):
+            problems.append(problem("unresolvable", "%s: %s" % (server_name, exc.reason)))
     else:
         report["discovery"] = result
 
@@ -242,9 +241,9 @@ def check_server(transport, server_name, discovery, executor, now, name_timeout=
     if well_known_future is not None:
         report["well_known"] = well_known_future.result()
         extra = _well_known_problems(report["well_known"])
-        if any(problem["code"] in INVALID_DOCUMENT_CODES for problem in extra):
+        if any(item["code"] in INVALID_DOCUMENT_CODES for item in extra):
             # The precise error replaces discovery's "fell back" warning.
-            problems[:] = [problem for problem in problems if problem["code"] != "well_known_invalid"]
+            problems[:] = [item for item in problems if item["code"] != "well_known_invalid"]
         problems.extend(extra)
     srv_host = _srv_host(result, parsed) if uses_well_known else None
     if srv_host is not None and srv_host != parsed.lookup_name:
@@ -253,34 +252,60 @@ def check_server(transport, server_name, discovery, executor, now, name_timeout=
         srv_report = srv_future.result()
         if srv_host is not None:
             report["srv"] = srv_report
-            problems.extend(problem for problem in srv_report["problems"]
-                            if problem["code"] not in _SRV_CODES_IN_DISCOVERY)
+            # Built as discovery builds them (_srv): what both saw appears once below.
+            problems.extend(srv_report["problems"])
 
+    preferred = _preferred_priority(result)
     for future in connection_futures:
         connection = future.result()
         report["connections"].append(connection)
-        problems.extend(connection["problems"])
+        if preferred is not None and connection["priority"] is not None and connection["priority"] > preferred:
+            connection["backup"] = True
+            problems.extend(_backup_problems(connection, preferred))
+        else:
+            problems.extend(connection["problems"])
     if result is not None and not report["connections"]:
-        problems.append(_problem("unresolvable", "%s: discovery found no target address" % server_name))
+        problems.append(problem("unresolvable", "%s: discovery found no target address" % server_name))
 
-    problem = budget.problem(server_name) if budget is not None else None
-    if problem is not None:
-        problems.append(problem)
-    # One entry per distinct (code, message): discovery and the well-known report overlap.
+    budget_problem = budget.problem(server_name) if budget is not None else None
+    if budget_problem is not None:
+        problems.append(budget_problem)
+    # One entry per distinct problem: discovery, the well-known and the SRV reports overlap.
     unique = []
-    for problem in problems:
-        if problem not in unique:
-            unique.append(problem)
+    for item in problems:
+        if item not in unique:
+            unique.append(item)
     problems[:] = unique
-    report["federation_ok"] = not any(problem["severity"] == "error" for problem in problems)
+    report["federation_ok"] = not is_error(problems)
     return report
+
+
+def _preferred_priority(result):
+    """The lowest SRV priority value among discovery's targets (None: not SRV delegation)."""
+    priorities = [target.get("priority") for target in (result or {}).get("targets") or []]
+    priorities = [value for value in priorities if value is not None]
+    return min(priorities) if priorities else None
+
+
+def _backup_problems(connection, preferred):
+    """The name-level problems of a backup target's address: its warnings and infos as they
+    are, its errors folded into one ``backup_target_failed`` warning."""
+    errors = [item for item in connection["problems"] if item["severity"] == "error"]
+    problems = [item for item in connection["problems"] if item["severity"] != "error"]
+    if errors:
+        problems.append(problem("backup_target_failed", (
+            "%s port %d (%s) is a backup target (SRV priority %d; remote servers use it only when every target "
+            "at priority %d fails) and fails: %s") % (
+            url_host(connection["address"]), connection["port"], connection["host"], connection["priority"], preferred,
+            "; ".join("%s: %s" % (item["code"], item["message"]) for item in errors))))
+    return problems
 
 
 def summary_line(report):
     """One line for msg: the verdict, how the name resolved, and what is wrong."""
     name = report["server_name"]
-    errors = [problem for problem in report["problems"] if problem["severity"] == "error"]
-    warnings = [problem for problem in report["problems"] if problem["severity"] == "warning"]
+    errors = [item for item in report["problems"] if item["severity"] == "error"]
+    warnings = [item for item in report["problems"] if item["severity"] == "warning"]
     discovery = report.get("discovery") or {}
     connections = report["connections"]
     how = ""
@@ -293,9 +318,9 @@ def summary_line(report):
                                                ", ".join(sorted(set(p["code"] for p in warnings))))
             if warnings else "")
     codes = []
-    for problem in errors:
-        if problem["code"] not in codes:
-            codes.append(problem["code"])
+    for item in errors:
+        if item["code"] not in codes:
+            codes.append(item["code"])
     return "%s: federation FAILS%s: %s" % (name, how, ", ".join(codes))
 
 

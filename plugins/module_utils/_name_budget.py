@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 import time
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     TIMEOUT,
     AddressAnswer,
@@ -78,7 +79,7 @@ class NameBudget:
             return None
         message = ("%s: the time budget of the name (name_timeout, %g s) ran out during %s; what was not done "
                    "by then is reported as timed out" % (server_name, self.seconds, self.ran_out_during))
-        return {"code": NAME_TIMEOUT, "severity": "error", "message": message}
+        return problem(NAME_TIMEOUT, message)
 
 
 class NameBudgetTransport:

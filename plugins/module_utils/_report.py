@@ -12,6 +12,8 @@ This module is internal to the homeserver.delegation collection and may change a
 
 from __future__ import annotations
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import anchor
+
 TROUBLESHOOTING_URL = "https://github.com/homeserver-delegation/homeserver.delegation/blob/main/docs/troubleshooting.md"
 
 
@@ -189,7 +191,8 @@ def render_markdown(report, troubleshooting_url=TROUBLESHOOTING_URL):
             out += ["", "Problems:", ""]
             for problem in shown:
                 out.append("- **%s** [`%s`](%s#%s): %s" % (
-                    problem["severity"], problem["code"], troubleshooting_url, problem["code"], _cell(problem["message"])))
+                    problem["severity"], problem["code"], troubleshooting_url, anchor(problem["code"]),
+                    _cell(problem["message"])))
         steps = (server.get("discovery") or {}).get("steps") or []
         if steps:
             out += ["", "<details><summary>Discovery steps</summary>", ""]

@@ -9,15 +9,12 @@ This module is internal to the homeserver.delegation collection and may change a
 
 from __future__ import annotations
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._signing import (
     SignatureError,
     verify_json_signature,
     verify_key_from_base64,
 )
-
-
-def _problem(code, message, severity="error"):
-    return {"code": code, "severity": severity, "message": message}
 
 
 def check_server_keys(document, server_name, now_ms):
@@ -38,30 +35,30 @@ def check_server_keys(document, server_name, now_ms):
     }
     problems = report["problems"]
     if not isinstance(document, dict):
-        problems.append(_problem("keys_invalid", "the key response is not a JSON object"))
+        problems.append(problem("keys_invalid", "the key response is not a JSON object"))
         return report
 
     report["server_name"] = document.get("server_name")
     if report["server_name"] != server_name:
-        problems.append(_problem(
+        problems.append(problem(
             "keys_server_name_mismatch",
             "the key response is for server_name %r, not %r: this address serves another homeserver, "
             "or Synapse's server_name is not %s" % (report["server_name"], server_name, server_name)))
 
     valid_until_ts = document.get("valid_until_ts")
     if isinstance(valid_until_ts, bool) or not isinstance(valid_until_ts, int):
-        problems.append(_problem("keys_invalid", "valid_until_ts is missing or not an integer"))
+        problems.append(problem("keys_invalid", "valid_until_ts is missing or not an integer"))
     else:
         report["valid_until_ts"] = valid_until_ts
         if valid_until_ts <= now_ms:
-            problems.append(_problem(
+            problems.append(problem(
                 "keys_expired",
                 "the keys were valid until %d ms, which is in the past (now %d ms): other servers "
                 "will refuse them" % (valid_until_ts, now_ms)))
 
     verify_keys = document.get("verify_keys")
     if not isinstance(verify_keys, dict):
-        problems.append(_problem("keys_invalid", "verify_keys is missing or not an object"))
+        problems.append(problem("keys_invalid", "verify_keys is missing or not an object"))
         verify_keys = {}
     old_verify_keys = document.get("old_verify_keys")
     if isinstance(old_verify_keys, dict):
@@ -76,9 +73,9 @@ def check_server_keys(document, server_name, now_ms):
         try:
             public_keys[key_id] = verify_key_from_base64(key_text)
         except ValueError as exc:
-            problems.append(_problem("keys_invalid", "verify key %s is not a valid ed25519 key: %s" % (key_id, exc)))
+            problems.append(problem("keys_invalid", "verify key %s is not a valid ed25519 key: %s" % (key_id, exc)))
     if not public_keys:
-        problems.append(_problem("keys_no_ed25519", "the key response lists no usable ed25519 verify key"))
+        problems.append(problem("keys_no_ed25519", "the key response lists no usable ed25519 verify key"))
         return report
 
     # The signature is checked for the name the response claims, so that a response for
@@ -96,11 +93,11 @@ def check_server_keys(document, server_name, now_ms):
         try:
             verify_json_signature(document, signer, key_id, public_key)
         except SignatureError as exc:
-            problems.append(_problem("keys_signature_invalid", "%s in the key response" % exc))
+            problems.append(problem("keys_signature_invalid", "%s in the key response" % exc))
             continue
         report["verified_signatures"].append(key_id)
     if not report["verified_signatures"] and not any(p["code"] == "keys_signature_invalid" for p in problems):
-        problems.append(_problem(
+        problems.append(problem(
             "keys_signature_invalid",
             "the key response carries no signature by %s with any of its own verify keys (%s)"
             % (signer, ", ".join(sorted(public_keys)))))

@@ -23,7 +23,10 @@ class SharedTransport:
     """Delegates to transport; concurrent or repeated identical calls share one answer.
 
     Errors are shared too (a TransportError is raised to every caller of that call). Calls
-    with extra headers and federation probes are not shared.
+    with extra headers and federation probes are not shared. Nor is a call given a shorter
+    ``timeout`` (a name whose time budget is nearly spent, see ``_name_budget``): its answer,
+    perhaps cut short by that name's budget, must not become another name's answer. Such a
+    call still takes an answer already asked for by another caller.
     """
 
     def __init__(self, transport):
@@ -35,12 +38,18 @@ class SharedTransport:
         # validate_certs, timeout, probe_federation... come from the wrapped transport.
         return getattr(self._transport, name)
 
-    def _once(self, key, call):
+    def _once(self, key, call, timeout=None):
         with self._lock:
             future = self._answers.get(key)
-            owner = future is None
-            if owner:
-                future = self._answers[key] = Future()
+            if timeout is not None and future is None:
+                # Limited by one name's budget: asked for that name alone (see the class).
+                owner = False
+            else:
+                owner = future is None
+                if owner:
+                    future = self._answers[key] = Future()
+        if future is None:
+            return call()
         if owner:
             try:
                 future.set_result(call())
@@ -51,11 +60,12 @@ class SharedTransport:
 
     def query_srv(self, name, timeout=None):
         """The wrapped transport's query_srv, once per name."""
-        return self._once(("SRV", name), lambda: self._transport.query_srv(name, **_limit(timeout)))
+        return self._once(("SRV", name), lambda: self._transport.query_srv(name, **_limit(timeout)), timeout)
 
     def query_address(self, host, family, timeout=None):
         """The wrapped transport's query_address, once per host and family."""
-        return self._once((family, host), lambda: self._transport.query_address(host, family, **_limit(timeout)))
+        return self._once((family, host), lambda: self._transport.query_address(host, family, **_limit(timeout)),
+                          timeout)
 
     def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None,
                   timeout=None, method="GET"):
@@ -66,7 +76,7 @@ class SharedTransport:
                                              **({} if method == "GET" else {"method": method}))
         if extra_headers:
             return call()
-        return self._once((method, address, port, path, host_header, tls_server_name, sni, max_bytes), call)
+        return self._once((method, address, port, path, host_header, tls_server_name, sni, max_bytes), call, timeout)
 
     def probe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
         """The wrapped transport's probe_federation (never shared)."""
@@ -75,6 +85,6 @@ class SharedTransport:
 
 
 def _limit(timeout):
-    """The ``timeout`` keyword to pass on: only when a shorter deadline was asked for (the
-    first caller of a shared call sets it; see ``_name_budget``)."""
+    """The ``timeout`` keyword to pass on: only when a shorter deadline was asked for (such a
+    call is not shared; see ``_name_budget``)."""
     return {} if timeout is None else {"timeout": timeout}

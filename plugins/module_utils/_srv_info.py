@@ -11,19 +11,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.homeserver.delegation.plugins.module_utils import _srv
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
-
-SERVICES = ("_matrix-fed._tcp", "_matrix._tcp")
-_OK_RCODES = ("NOERROR", "NODATA", "NXDOMAIN")
-
-
-def _problem(code, message, severity="error"):
-    return {"code": code, "severity": severity, "message": message}
-
-
-def _dns_name(text):
-    """A DNS name as text without the trailing root dot (the root itself stays '.')."""
-    return text.rstrip(".").lower() or "."
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv import (
+    NO_RECORD_RCODES,
+    SERVICES,
+    target_name as _dns_name,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import lookup_host_addresses
 
 
 def parse_srv_hostname(name):
@@ -41,22 +37,7 @@ def parse_srv_hostname(name):
     return server_name.lookup_name
 
 
-def _resolve_target(transport, target):
-    """Addresses of one SRV target, and the CNAME chain if the target is an alias."""
-    answers = [transport.query_address(target, family) for family in ("AAAA", "A")]
-    addresses = [address for answer in answers for address in answer.addresses]
-    cname_chain = next((answer.cname_chain for answer in answers if answer.cname_chain), [])
-    failed = [answer for answer in answers if answer.rcode not in _OK_RCODES]
-    return {
-        "addresses": addresses,
-        "is_cname": bool(cname_chain),
-        "cname_chain": list(cname_chain),
-        "dns_errors": ["%s %s: %s" % (answer.family, answer.rcode, answer.error or "no answer") for answer in failed],
-    }
-
-
-def _service_report(transport, service_name, executor):
-    answer = transport.query_srv(service_name)
+def _service_report(service_name, answer, transport, executor):
     # Preference order for the report: priority ascending, then the heavier weight first
     # (remote servers pick by weighted chance within a priority).
     records = sorted(answer.records, key=lambda record: (record.priority, -record.weight, _dns_name(record.target)))
@@ -72,15 +53,41 @@ def _service_report(transport, service_name, executor):
         entry = {"priority": record.priority, "weight": record.weight, "port": record.port, "target": target,
                  "addresses": [], "is_cname": False, "cname_chain": []}
         report["records"].append(entry)
-        if target != ".":
-            futures[id(entry)] = executor.submit(_resolve_target, transport, target)
+        if target != "." and target not in futures:
+            # Only single transport calls wait in the pool's threads: the pair of queries of a
+            # target runs one after the other in its own task, so no task waits on another.
+            futures[target] = executor.submit(lookup_host_addresses, transport, target)
+    resolved_by_target = dict((target, future.result()) for target, future in futures.items())
     for entry in report["records"]:
-        future = futures.get(id(entry))
-        if future is not None:
-            resolved = future.result()
-            entry.update((key, resolved[key]) for key in ("addresses", "is_cname", "cname_chain"))
-            entry["_dns_errors"] = resolved["dns_errors"]
-    return report
+        resolved = resolved_by_target.get(entry["target"])
+        if resolved is not None:
+            entry.update(addresses=resolved.addresses, is_cname=bool(resolved.cname_chain),
+                         cname_chain=resolved.cname_chain)
+    return report, resolved_by_target
+
+
+def _service_problems(report, resolved_by_target, severity):
+    """The problems of one service's report; ``severity`` None: each code's own, "warning":
+    the service is not the one homeservers use."""
+    label = report["name"]
+    problems = []
+    if report["rcode"] not in NO_RECORD_RCODES:
+        problems.append(_srv.lookup_failed(label, report["rcode"], report["error"], severity))
+    usable = [record for record in report["records"] if record["target"] != "."]
+    if report["records"] and not usable:
+        problems.append(_srv.unavailable(label, severity))
+    elif len(usable) < len(report["records"]):
+        problems.append(_srv.invalid_target(label, severity or "warning"))
+    preferred = _srv.preferred_priority(usable)
+    preferred_has_address = any(record["addresses"] for record in usable if record["priority"] == preferred)
+    for record in usable:
+        if record["is_cname"]:
+            problems.append(_srv.target_is_cname(label, record["target"], record["cname_chain"], severity))
+        if not record["addresses"]:
+            problems.append(_srv.target_unresolvable(
+                label, record["target"], record["port"], resolved_by_target[record["target"]], preferred_has_address,
+                severity))
+    return problems
 
 
 def _record_key(record):
@@ -93,53 +100,35 @@ def srv_info(transport, name, expected_target=None, expected_port=None):
     Returns {name, services: {service: report}, effective_service, problems}. The effective
     service is the one a homeserver uses: _matrix-fed._tcp when it has records, else the
     deprecated _matrix._tcp, else None. Codes: srv_lookup_failed, srv_unavailable,
-    target_is_cname, target_unresolvable, legacy_only (warning), services_differ (warning),
-    mismatch.
+    srv_invalid_target (warning), target_is_cname, target_unresolvable, legacy_only (warning),
+    services_differ (warning), mismatch; the problems of the service homeservers do not use
+    are warnings (see ``_srv``), and they are built as the discovery engine builds
+    them.
     """
     hostname = parse_srv_hostname(name)
+    # Only single lookups (the two SRV queries, then each target's addresses) go to the pool;
+    # this thread waits for them, so a task in the pool never waits on another task of the
+    # pool and the pool cannot deadlock.
     with ThreadPoolExecutor(max_workers=8) as executor:
-        service_futures = [(service, executor.submit(_service_report, transport, "%s.%s" % (service, hostname),
-                                                     executor)) for service in SERVICES]
-        services = dict((service, future.result()) for service, future in service_futures)
+        names = dict((service, "%s.%s" % (service, hostname)) for service in SERVICES)
+        answers = dict((service, executor.submit(transport.query_srv, names[service])) for service in SERVICES)
+        reports = dict((service, _service_report(names[service], answers[service].result(), transport, executor))
+                       for service in SERVICES)
+    services = dict((service, reports[service][0]) for service in SERVICES)
+    in_use = _srv.service_in_use(
+        dict((service, (report["rcode"], len(report["records"]))) for service, report in services.items()))
 
     problems = []
-    for service, report in services.items():
-        label = report["name"]
-        if report["rcode"] not in _OK_RCODES:
-            problems.append(_problem(
-                "srv_lookup_failed",
-                "the SRV lookup of %s failed (%s%s): Synapse fails to connect rather than fall back while "
-                "the lookup fails" % (label, report["rcode"], ": " + report["error"] if report["error"] else "")))
-        if any(record["target"] == "." for record in report["records"]):
-            problems.append(_problem(
-                "srv_unavailable",
-                "%s has the target '.': the service is declared unavailable and remote servers will not "
-                "connect at all" % label))
-        for record in report["records"]:
-            if record["target"] == ".":
-                continue
-            if record["is_cname"]:
-                problems.append(_problem(
-                    "target_is_cname",
-                    "the SRV target %s of %s is a CNAME (to %s); RFC 2782 forbids aliases as SRV targets: "
-                    "point the record at the canonical name" % (record["target"], label, " -> ".join(record["cname_chain"]))))
-            if not record["addresses"]:
-                detail = "; ".join(record.get("_dns_errors") or []) or "no A or AAAA record"
-                problems.append(_problem(
-                    "target_unresolvable",
-                    "the SRV target %s of %s has no address (%s)" % (record["target"], label, detail)))
-        for record in report["records"]:
-            record.pop("_dns_errors", None)
+    for service in SERVICES:
+        problems.extend(_service_problems(services[service], reports[service][1],
+                                          None if service == in_use else "warning"))
 
     current, legacy = services[SERVICES[0]], services[SERVICES[1]]
     if not current["records"] and legacy["records"]:
-        problems.append(_problem(
-            "legacy_only",
-            "only the deprecated %s is published; add the same records as %s" % (legacy["name"], current["name"]),
-            "warning"))
+        problems.append(_srv.legacy_only(hostname))
     if current["records"] and legacy["records"] and \
             sorted(map(_record_key, current["records"])) != sorted(map(_record_key, legacy["records"])):
-        problems.append(_problem(
+        problems.append(problem(
             "services_differ",
             "%s and %s list different records; homeservers use %s only, older software may use the other: "
             "make them equal or remove the deprecated one" % (current["name"], legacy["name"], current["name"]),
@@ -153,9 +142,9 @@ def srv_info(transport, name, expected_target=None, expected_port=None):
                  if (expected_target is not None and record["target"] != _dns_name(expected_target))
                  or (expected_port is not None and record["port"] != expected_port)]
         if not records:
-            problems.append(_problem("mismatch", "no Matrix SRV record exists for %s, expected %s" % (hostname, expected)))
+            problems.append(problem("mismatch", "no Matrix SRV record exists for %s, expected %s" % (hostname, expected)))
         elif wrong:
-            problems.append(_problem(
+            problems.append(problem(
                 "mismatch", "%s points to %s, expected %s" % (services[effective]["name"], ", ".join(wrong), expected)))
 
     return {"name": hostname, "services": services, "effective_service": effective, "problems": problems}

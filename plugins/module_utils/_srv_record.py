@@ -18,36 +18,21 @@ import base64
 import binascii
 import ipaddress
 import re
-import traceback
 from dataclasses import dataclass, field
 
-try:
-    import dns.exception
-    import dns.flags
-    import dns.message
-    import dns.name
-    import dns.query
-    import dns.rcode
-    import dns.rdata
-    import dns.rdataclass
-    import dns.rdatatype
-    import dns.tsig
-    import dns.update
-except ImportError:
-    HAS_DNSPYTHON = False
-    DNSPYTHON_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_DNSPYTHON = True
-    DNSPYTHON_IMPORT_ERROR = None
-
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import dns
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     ServerNameError,
     parse_server_name,
 )
+# The service names and the record type are those of every plugin.
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv import (
+    FEDERATION_SERVICE,
+    LEGACY_SERVICE,
+    SERVICES,
+    SrvRecord,
+)
 
-FEDERATION_SERVICE = "_matrix-fed._tcp"
-LEGACY_SERVICE = "_matrix._tcp"
-SERVICES = (FEDERATION_SERVICE, LEGACY_SERVICE)
 
 DEFAULT_TTL = 3600
 DEFAULT_PRIORITY = 10
@@ -74,24 +59,6 @@ _HOST_LABEL = re.compile(r"\A(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 
 class SrvRecordError(Exception):
     """A problem the user can fix: bad input, or a DNS server that did not do what was asked."""
-
-
-@dataclass(frozen=True, order=True)
-class SrvRecord:
-    """One SRV record's data. ``target`` is absolute, lower-case and ends with a dot."""
-
-    priority: int
-    weight: int
-    port: int
-    target: str
-
-    def to_text(self) -> str:
-        """The record data as written in a zone file: ``priority weight port target``."""
-        return "%d %d %d %s" % (self.priority, self.weight, self.port, self.target)
-
-    def as_dict(self) -> dict:
-        """The record as the module returns it."""
-        return {"priority": self.priority, "weight": self.weight, "port": self.port, "target": self.target}
 
 
 def srv_argument_spec() -> dict:

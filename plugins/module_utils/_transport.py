@@ -40,8 +40,11 @@ ERROR      any other failure (malformed name, bad response...); see ``error``
 no route), ``tls_invalid`` (certificate not trusted or not valid for the name, handshake
 failure), ``http_error`` (malformed HTTP), ``dns_error``, ``too_large``, ``config``.
 
-A TLS-probe method (certificate chain and expiry) may be added here later; it belongs to the
-same transport so that fakes can provide it too.
+``probe_federation(address, port, tls_server_name, host_header, paths) -> dict``
+    One TLS connection to a federation target address (SNI and verification for
+    ``tls_server_name``, the certificate kept for the report) over which each of ``paths`` is
+    requested with ``Host: host_header``; see ``_tls_client.probe_federation_target``. Never
+    raises. It belongs to the transport so that fakes can provide it too.
 """
 
 from __future__ import annotations
@@ -49,35 +52,18 @@ from __future__ import annotations
 import ipaddress
 import os.path
 import ssl
-import traceback
 import warnings
 from dataclasses import dataclass, field
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._deadline import RequestDeadline
-
-try:
-    import dns.exception
-    import dns.rcode
-    import dns.rdatatype
-    import dns.resolver
-except ImportError:
-    HAS_DNSPYTHON = False
-    DNSPYTHON_IMP_ERR = traceback.format_exc()
-else:
-    HAS_DNSPYTHON = True
-    DNSPYTHON_IMP_ERR = None
-
-try:
-    import requests
-    import requests.adapters
-    import urllib3
-    import urllib3.connection
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMP_ERR = traceback.format_exc()
-else:
-    HAS_REQUESTS = True
-    REQUESTS_IMP_ERR = None
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import (
+    HAS_REQUESTS,
+    dns,
+    require,
+    requests,
+    urllib3,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv import SrvRecord
 
 NOERROR = "NOERROR"
 NODATA = "NODATA"
@@ -91,16 +77,6 @@ ERROR = "ERROR"
 NO_RECORDS = frozenset((NODATA, NXDOMAIN))
 
 USER_AGENT = "homeserver.delegation server discovery"
-
-
-@dataclass
-class SrvRecord:
-    """One SRV record. ``target`` is DNS text and may end with '.' (root is ``"."``)."""
-
-    priority: int
-    weight: int
-    port: int
-    target: str
 
 
 @dataclass
@@ -181,15 +157,6 @@ class TransportError(Exception):
         self.kind = kind
         self.message = message
         super().__init__("%s: %s" % (kind, message))
-
-
-class MissingLibraryError(ImportError):
-    """A Python library the network transport needs is not installed."""
-
-    def __init__(self, library, import_traceback):
-        self.library = library
-        self.import_traceback = import_traceback
-        super().__init__("the Python library %s is required (pip install %s)" % (library, library))
 
 
 @dataclass
@@ -371,10 +338,8 @@ class NetworkTransport:
 
     def __init__(self, nameservers=None, dns_port=53, timeout=10.0, ca_path=None,
                  validate_certs=True, allow_internal_redirects=False):
-        if not HAS_DNSPYTHON:
-            raise MissingLibraryError("dnspython", DNSPYTHON_IMP_ERR)
-        if not HAS_REQUESTS:
-            raise MissingLibraryError("requests", REQUESTS_IMP_ERR)
+        # DNS is needed by every check; requests only by https_get (srv_info never calls it).
+        require(("dnspython",))
         self.timeout = float(timeout)
         self.validate_certs = validate_certs
         self.allow_internal_redirects = bool(allow_internal_redirects)
@@ -477,6 +442,7 @@ class NetworkTransport:
 
         ``timeout`` (at most the transport's own) shortens this request's deadline.
         """
+        require(("requests",))
         timeout = self.timeout if timeout is None else max(0.001, min(self.timeout, float(timeout)))
         url = "https://%s:%d%s" % (url_host(address), port, path)
         display_url = "https://%s%s" % (host_header, path)

@@ -17,18 +17,19 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._cors import document_cors_problems, preflight
 from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
     JsonDocumentError,
     parse_json_body,
 )
-from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
     NameBudget,
     NameBudgetTransport,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
+from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     AddressAnswer,
     HostAddresses,
@@ -38,14 +39,13 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._transport i
 from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown import (
     MAX_BODY_BYTES,
     MAX_CACHE_SECONDS,
-    MAX_REDIRECTS,
     MIN_CACHE_SECONDS,
     REDIRECT_STATUSES,
     WellKnownFetch,
-    _get_once,
     cache_period_from_headers,
     fetch_server_well_known,
-    refuses_internal_redirects,
+    follow_redirects,
+    get_once,
 )
 
 DOCUMENTS = ("server", "client")
@@ -53,10 +53,6 @@ CLIENT_PATH = "/.well-known/matrix/client"
 VERSIONS_PATH = "/_matrix/client/versions"
 # Fetch failures that are about one address rather than the document.
 _ADDRESS_ERRORS = ("unreachable", "timeout", "tls_invalid")
-
-
-def _problem(code, message, severity="error"):
-    return {"code": code, "severity": severity, "message": message}
 
 
 def _media_type(content_type):
@@ -114,7 +110,7 @@ def _server_document(transport, hostname, expected_server, now, executor):
     })
     problems = report["problems"]
     if primary.error_code:
-        problems.append(_problem(primary.error_code, primary.error))
+        problems.append(problem(primary.error_code, primary.error))
     for address, fetch in per_address:
         report["addresses"].append({
             "address": address,
@@ -125,30 +121,30 @@ def _server_document(transport, hostname, expected_server, now, executor):
             "error": fetch.error,
         })
         if fetch is not primary and fetch.error_code in _ADDRESS_ERRORS:
-            problems.append(_problem(fetch.error_code, "from address %s: %s" % (address, fetch.error)))
+            problems.append(problem(fetch.error_code, "from address %s: %s" % (address, fetch.error)))
 
     answered = [(address, fetch) for address, fetch in per_address if fetch.status is not None]
     if len(set(_answer_of(fetch) for _address, fetch in answered)) > 1:
         detail = "; ".join("%s answers %s" % (address, _describe_answer(fetch)) for address, fetch in answered)
         # Only a different delegation (or validity) changes where remote servers connect.
         outcomes = set((fetch.valid, str(fetch.delegated_server)) for _address, fetch in answered)
-        problems.append(_problem(
+        problems.append(problem(
             "inconsistent",
             "the addresses of %s serve different server documents (%s): remote servers get one or the other "
             "depending on the address they connect to" % (hostname, detail),
             "error" if len(outcomes) > 1 else "warning"))
 
     if primary.status == 200 and not primary.error_code:
-        _content_type_problem(report, problems)
+        _content_typeproblem(report, problems)
         period = cache_period_from_headers(primary.headers, now)
         report["cache_period_header"] = period
         if period is not None and not MIN_CACHE_SECONDS <= period <= MAX_CACHE_SECONDS:
-            problems.append(_problem(
+            problems.append(problem(
                 "cache_period",
                 "the response asks to be cached for %d s; servers clamp this to %d..%d s (use e.g. "
                 "Cache-Control: max-age=14400)" % (period, MIN_CACHE_SECONDS, MAX_CACHE_SECONDS), "warning"))
     if expected_server is not None and report["delegated_server"] != expected_server:
-        problems.append(_problem(
+        problems.append(problem(
             "mismatch", "m.server is %s, expected %s" % (json.dumps(report["delegated_server"]), expected_server)))
     return report
 
@@ -170,28 +166,22 @@ def _document_fields(fetch):
     }
 
 
-def _content_type_problem(report, problems):
+def _content_typeproblem(report, problems):
     if _media_type(report["content_type"]) != "application/json":
-        problems.append(_problem(
+        problems.append(problem(
             "wrong_content_type",
             "the document is served as %s, not application/json; some clients and checkers refuse it"
             % (report["content_type"] or "no Content-Type"), "warning"))
 
 
-def _get(transport, url, origin_url=None, refuse_internal=False, resolved=None):
+def _get(transport, url):
     """One GET of url (no redirects) through the engine's request step: the transport's DNS,
     each address in turn, SNI and Host for the URL's host, the 50 KiB cap.
 
-    origin_url: the URL whose redirects led here (for messages); refuse_internal: refuse
-    (before connecting) when url's host is or resolves to an internal address; resolved: a
-    list that receives the addresses url's host resolved to.
     Returns (response, None) or (None, (error_code, message)).
     """
-    attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=origin_url or url)
-    response = _get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt,
-                         refuse_internal)
-    if resolved is not None:
-        resolved[:] = attempt.hop_addresses
+    attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=url)
+    response = get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt)
     if response is None:
         return None, (attempt.error_code, attempt.error)
     return response, None
@@ -205,45 +195,31 @@ def _client_document(transport, hostname, expected_base_url):
         "base_url": None, "versions": None, "preflight": None, "problems": [],
     }
     problems = report["problems"]
-    visited = {url}
-    refuse_internal = False
-    origin_addresses = []
-    while True:
-        response, failure = _get(transport, url, report["url"], refuse_internal,
-                                 origin_addresses if not report["redirects"] else None)
-        if failure:
-            problems.append(_problem(*failure))
-            return report
-        if not report["redirects"]:
-            refuse_internal = refuses_internal_redirects(transport, origin_addresses)
+
+    def check_cors(hop_url, response):
         cors = response.headers.get("Access-Control-Allow-Origin")
         # Browsers need CORS on the document and on every redirect to it (spec v1.20);
         # on an error page it would change nothing.
         if cors is None and (response.status == 200 or response.status in REDIRECT_STATUSES):
-            problems.append(_problem(
+            problems.append(problem(
                 "missing_cors",
                 "%s answers %d without Access-Control-Allow-Origin; web clients (Element Web) cannot read "
-                "the client document: add 'Access-Control-Allow-Origin: *'" % (url, response.status)))
-        location = response.headers.get("Location")
-        if response.status in REDIRECT_STATUSES and location:
-            next_url = urljoin(url, location.strip())
-            report["redirects"].append({"url": url, "status": response.status, "location": location, "cors": cors})
-            if urlsplit(next_url).scheme.lower() != "https":
-                problems.append(_problem("insecure_redirect", "%s redirects to %s, which is not https" % (url, next_url)))
-                return report
-            if next_url in visited or len(report["redirects"]) > MAX_REDIRECTS:
-                problems.append(_problem("redirect_loop", "%s redirects to %s: a redirect loop" % (url, next_url)))
-                return report
-            visited.add(next_url)
-            url = next_url
-            continue
-        break
+                "the client document: add 'Access-Control-Allow-Origin: *'" % (hop_url, response.status)))
+        return {"cors": cors}
 
+    fetch = WellKnownFetch(hostname=hostname, url=url)
+    response = follow_redirects(transport, fetch, lambda host: lookup_host_addresses(transport, host), check_cors)
+    report["redirects"] = [dict(hop) for hop in fetch.redirects]
+    if response is None:
+        problems.append(problem(fetch.error_code, fetch.error))
+        return report
+    url = fetch.final_url
+    cors = response.headers.get("Access-Control-Allow-Origin")
     report.update({"final_url": url, "status": response.status, "content_type": response.headers.get("Content-Type"),
                    "cors": cors, "size": len(response.body)})
     if response.status != 200:
         code = "not_found" if response.status == 404 else "http_error"
-        problems.append(_problem(code, "%s returned HTTP %d; only a 200 response counts" % (url, response.status)))
+        problems.append(problem(code, "%s returned HTTP %d; only a 200 response counts" % (url, response.status)))
         return report
     # CORS as a browser meets it: the document's headers, and the preflight of the URL it asks for.
     problems.extend(document_cors_problems(url, response.headers))
@@ -251,30 +227,30 @@ def _client_document(transport, hostname, expected_base_url):
     problems.extend(preflight_problems)
     if response.too_large:
         report["size"] = None
-        problems.append(_problem("too_large", "%s returned %d bytes or more" % (url, MAX_BODY_BYTES)))
+        problems.append(problem("too_large", "%s returned %d bytes or more" % (url, MAX_BODY_BYTES)))
         return report
-    _content_type_problem(report, problems)
+    _content_typeproblem(report, problems)
     try:
         document = parse_json_body(response.body, max_bytes=MAX_BODY_BYTES)
     except JsonDocumentError as exc:
-        problems.append(_problem("not_json", "%s is not JSON: %s" % (url, exc)))
+        problems.append(problem("not_json", "%s is not JSON: %s" % (url, exc)))
         return report
     report["content"] = document
     if not isinstance(document, dict):
-        problems.append(_problem("not_object", "%s holds JSON that is not an object" % url))
+        problems.append(problem("not_object", "%s holds JSON that is not an object" % url))
         return report
     homeserver = document.get("m.homeserver")
     base_url = homeserver.get("base_url") if isinstance(homeserver, dict) else None
     if not isinstance(base_url, str):
-        problems.append(_problem("missing_base_url", "%s has no m.homeserver.base_url string" % url))
+        problems.append(problem("missing_base_url", "%s has no m.homeserver.base_url string" % url))
         return report
     report["base_url"] = base_url
     parts = urlsplit(base_url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        problems.append(_problem("invalid_base_url", "m.homeserver.base_url %s is not an http(s) URL" % json.dumps(base_url)))
+        problems.append(problem("invalid_base_url", "m.homeserver.base_url %s is not an http(s) URL" % json.dumps(base_url)))
         return report
     if expected_base_url is not None and base_url.rstrip("/") != expected_base_url.rstrip("/"):
-        problems.append(_problem("mismatch", "m.homeserver.base_url is %s, expected %s" % (base_url, expected_base_url)))
+        problems.append(problem("mismatch", "m.homeserver.base_url is %s, expected %s" % (base_url, expected_base_url)))
     report["versions"] = _client_versions(transport, base_url, problems)
     report["valid"] = not any(problem["severity"] == "error" for problem in problems)
     return report
@@ -284,11 +260,11 @@ def _client_versions(transport, base_url, problems):
     url = base_url.rstrip("/") + VERSIONS_PATH
     result = {"url": url, "status": None, "versions": None}
     if urlsplit(url).scheme != "https":
-        problems.append(_problem("client_versions_failed", "%s is plain http; clients need https" % url))
+        problems.append(problem("client_versions_failed", "%s is plain http; clients need https" % url))
         return result
     response, failure = _get(transport, url)
     if failure:
-        problems.append(_problem("client_versions_failed", failure[1]))
+        problems.append(problem("client_versions_failed", failure[1]))
         return result
     result["status"] = response.status
     document = parse_error = None
@@ -299,7 +275,7 @@ def _client_versions(transport, base_url, problems):
             parse_error = str(exc)
     versions = document.get("versions") if isinstance(document, dict) else None
     if response.status != 200 or not isinstance(versions, list):
-        problems.append(_problem(
+        problems.append(problem(
             "client_versions_failed",
             "%s answered HTTP %d without a versions list%s: base_url does not lead to a homeserver's "
             "client API" % (url, response.status, " (%s)" % parse_error if parse_error else "")))
@@ -330,14 +306,15 @@ def well_known_info(transport, server_name, documents=DOCUMENTS, expected_server
     if name_timeout is not None:
         budget = NameBudget(name_timeout)
         transport = NameBudgetTransport(transport, budget)
+    # The thread-pool rule of the engine (see _discovery): a task in the pool never waits on
+    # another task of the pool. The client document (which waits on nothing) runs in the pool;
+    # the server document runs here and waits on its per-address fetches, which run in the pool.
     with ThreadPoolExecutor(max_workers=8) as executor:
-        server_future = client_future = None
-        if "server" in documents:
-            server_future = executor.submit(_server_document, transport, hostname, expected_server, now, executor)
+        client_future = None
         if "client" in documents:
             client_future = executor.submit(_client_document, transport, hostname, expected_base_url)
-        if server_future is not None:
-            result["server"] = server_future.result()
+        if "server" in documents:
+            result["server"] = _server_document(transport, hostname, expected_server, now, executor)
         if client_future is not None:
             result["client"] = client_future.result()
     for name in DOCUMENTS:

@@ -257,14 +257,33 @@ def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=Non
     if now is None:
         now = time.time()
 
-    url = well_known_url(hostname)
-    fetch = WellKnownFetch(hostname=hostname, url=url)
+    fetch = WellKnownFetch(hostname=hostname, url=well_known_url(hostname))
+    response = follow_redirects(transport, fetch, resolve_addresses)
+    if response is None:
+        return fetch
+    return _evaluate_final(fetch, response, now)
+
+
+def follow_redirects(transport, fetch, resolve_addresses, on_response=None):
+    """Request ``fetch.url`` and follow its redirects as homeservers do; return the final
+    HttpResponse, or None after recording the error in ``fetch`` (``error_code``, ``error``).
+
+    The one redirect-following fetch of both well-known documents: 301, 302, 303, 307 and 308
+    with a ``Location`` are followed across hosts (each resolved by ``resolve_addresses``), at
+    most :data:`MAX_REDIRECTS` hops, never to plain http (``insecure_redirect``), never back to
+    a URL already requested (``redirect_loop``) nor, from a name with public addresses, to an
+    internal address (``redirect_to_internal_address``). ``fetch`` records the hops
+    (``redirects``), the attempts and the final status and headers.
+    ``on_response(url, response)``, when given, sees every response, redirects included
+    (the client document's CORS check), and returns extra fields for the hop it redirects.
+    """
+    url = fetch.url
     visited = {url}
     refuse_internal = False
     while True:
-        response = _get_once(transport, url, resolve_addresses, fetch, refuse_internal)
+        response = get_once(transport, url, resolve_addresses, fetch, refuse_internal)
         if response is None:
-            return fetch
+            return None
         if not fetch.redirects:
             refuse_internal = refuses_internal_redirects(transport, fetch.hop_addresses)
         fetch.final_url = url
@@ -272,27 +291,26 @@ def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=Non
         fetch.peer_address = response.peer_address
         fetch.headers = response.headers.to_dict()
         fetch.content_type = response.headers.get("Content-Type")
-        if response.status in REDIRECT_STATUSES and response.headers.get("Location"):
-            location = response.headers.get("Location")
-            next_url = urljoin(url, location.strip())
-            fetch.redirects.append({"url": url, "status": response.status,
-                                    "location": location})
-            if urlsplit(next_url).scheme.lower() != "https":
-                return _failed(fetch, "insecure_redirect",
-                               "%s redirects to %s, which is not https; a redirect may "
-                               "never downgrade to plain HTTP" % (url, next_url))
-            if len(fetch.redirects) > MAX_REDIRECTS:
-                return _failed(fetch, "too_many_redirects",
-                               "more than %d redirects starting at %s"
-                               % (MAX_REDIRECTS, fetch.url))
-            if next_url in visited:
-                return _failed(fetch, "redirect_loop",
-                               "%s redirects to %s, which was already requested: a "
-                               "redirect loop" % (url, next_url))
-            visited.add(next_url)
-            url = next_url
-            continue
-        return _evaluate_final(fetch, response, now)
+        extra = on_response(url, response) if on_response is not None else None
+        if response.status not in REDIRECT_STATUSES or not response.headers.get("Location"):
+            return response
+        location = response.headers.get("Location")
+        next_url = urljoin(url, location.strip())
+        fetch.redirects.append(dict({"url": url, "status": response.status, "location": location},
+                                    **(extra or {})))
+        if urlsplit(next_url).scheme.lower() != "https":
+            _failed(fetch, "insecure_redirect", "%s redirects to %s, which is not https; a redirect may "
+                    "never downgrade to plain HTTP" % (url, next_url))
+            return None
+        if len(fetch.redirects) > MAX_REDIRECTS:
+            _failed(fetch, "too_many_redirects", "more than %d redirects starting at %s" % (MAX_REDIRECTS, fetch.url))
+            return None
+        if next_url in visited:
+            _failed(fetch, "redirect_loop", "%s redirects to %s, which was already requested: a redirect loop"
+                    % (url, next_url))
+            return None
+        visited.add(next_url)
+        url = next_url
 
 
 def refuses_internal_redirects(transport, origin_addresses):
@@ -335,7 +353,7 @@ def _evaluate_final(fetch, response, now):
     return fetch
 
 
-def _get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
+def get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
     """Request ``url`` once (no redirects), trying each address of its host in turn.
 
     ``refuse_internal``: ``url`` is a redirect target that may not lead to an internal

@@ -27,6 +27,11 @@ description:
     to federate instead of falling back), or when the addresses of the hostname serve different
     well-knowns. Warnings (for example a certificate expiring within 14 days) never make it
     false."
+  - "Backup SRV targets: remote servers try SRV targets by priority, the lowest value first, and
+    connect to a target at a higher value only when every target at the lowest fails. Every
+    address of every target is checked, but an address of such a backup target that fails gives
+    the name a C(backup_target_failed) warning (its connection report keeps the underlying
+    problems), not an error. Every address at the lowest priority value must work."
   - Names are checked concurrently, and the addresses of each name too.
   - Nothing is changed anywhere; the module runs where the task runs (usually the controller).
 options:
@@ -49,6 +54,7 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - homeserver.delegation.requirements.federation
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
   - homeserver.delegation.connection.name_timeout
@@ -60,7 +66,8 @@ notes:
     C(certificate_expired), C(certificate_not_yet_valid), C(certificate_expires_soon) (warning,
     under 14 days), C(version_unavailable), C(version_invalid), C(keys_unavailable),
     C(keys_invalid), C(keys_server_name_mismatch), C(keys_expired), C(keys_no_ed25519),
-    C(keys_signature_invalid). C(connection_timeout) also covers a server that does not
+    C(keys_signature_invalid); for an address of a backup SRV target the name gets
+    C(backup_target_failed) (warning) instead. C(connection_timeout) also covers a server that does not
     complete the TLS handshake and both answers within O(timeout). A body that is not valid JSON
     (C(NaN), C(Infinity), nested more than 64 levels deep) gives C(version_invalid) or
     C(keys_invalid)."
@@ -69,8 +76,10 @@ notes:
     document answered 200 but is unusable) and C(inconsistent); C(redirect_to_internal_address)
     (warning, see O(allow_internal_redirects)); warnings from the well-known
     (C(cache_period), C(wrong_content_type), an address that does not answer), from SRV
-    (C(services_differ)); and every problem of the discovery lookup (for example
-    C(srv_target_is_cname), C(srv_dns_error), C(no_address)); C(name_timeout) (error) when the
+    (C(services_differ), and every problem of the SRV service homeservers do not use); the SRV
+    problems C(srv_lookup_failed), C(srv_unavailable), C(target_is_cname), C(target_unresolvable)
+    (reported once, with the codes of M(homeserver.delegation.srv_info)); and every problem of
+    the discovery lookup (for example C(no_address)); C(name_timeout) (error) when the
     name's time budget O(name_timeout) ran out, naming the step it cut short (discovery, the
     well-known and SRV reports and the target connections of a name share one budget)."
   - Each code is explained, with the fix, in the collection's C(docs/troubleshooting.md).
@@ -154,6 +163,14 @@ servers:
         address:
           description: The IP address connected to.
           type: str
+        priority:
+          description: The priority of the SRV record of this target, or null without SRV.
+          type: int
+          sample: 10
+        backup:
+          description: Whether the target is a backup, an SRV target at a higher priority value than
+            the lowest; its failure is the warning C(backup_target_failed), not an error.
+          type: bool
         ok:
           description: Whether this address passed every check.
           type: bool
@@ -182,7 +199,7 @@ servers:
       elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     connection_argument_spec,
@@ -191,11 +208,8 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._connection 
     redirect_argument_spec,
     run_module_check,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import FEDERATION
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
-from ansible_collections.homeserver.delegation.plugins.module_utils._signing import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
-)
 
 
 def main():
@@ -208,8 +222,6 @@ def main():
         fail_on_error={"type": "bool", "default": True},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
     if not module.params["server_names"]:
         module.fail_json(msg="server_names: give at least one server name")
     concurrency = module.params["concurrency"]
@@ -217,7 +229,7 @@ def main():
         module.fail_json(msg="concurrency: %d is not a positive number" % concurrency)
     result = run_module_check(module, lambda transport: federation_check(
         transport, module.params["server_names"], concurrency,
-        name_timeout=name_timeout_from_options(module.params)))
+        name_timeout=name_timeout_from_options(module.params)), FEDERATION)
     if module.params["fail_on_error"] and not result["federation_ok"]:
         module.fail_json(changed=False, **result)
     module.exit_json(changed=False, **result)

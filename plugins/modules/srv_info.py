@@ -37,6 +37,7 @@ options:
       - The port every record of the effective service must use.
     type: int
 extends_documentation_fragment:
+  - homeserver.delegation.requirements.dns
   - homeserver.delegation.connection
   - homeserver.delegation.connection.info_module
   - ansible.builtin.action_common_attributes
@@ -157,6 +158,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._connection 
     connection_argument_spec,
     run_module_check,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import DNS_ONLY
 from ansible_collections.homeserver.delegation.plugins.module_utils._srv_info import srv_info
 
 
@@ -172,7 +174,7 @@ def main():
     if expected_port is not None and not 1 <= expected_port <= 65535:
         module.fail_json(msg="expected_port: %d is not a port number 1-65535" % expected_port)
     result = run_module_check(module, lambda transport: srv_info(
-        transport, module.params["name"], module.params["expected_target"], expected_port))
+        transport, module.params["name"], module.params["expected_target"], expected_port), DNS_ONLY)
     module.exit_json(changed=False, **result)
 
 

@@ -28,8 +28,8 @@ description:
     for zones maintained by file.
 author:
   - homeserver.delegation developers (@homeserver-delegation)
-requirements:
-  - dnspython >= 2.3 on the host that runs the module
+extends_documentation_fragment:
+  - homeserver.delegation.requirements.dns
 attributes:
   check_mode:
     support: full
@@ -212,9 +212,12 @@ after:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import (
+    DNS_ONLY,
+    MissingLibraryError,
+    require,
+)
 from ansible_collections.homeserver.delegation.plugins.module_utils._srv_record import (
-    DNSPYTHON_IMPORT_ERROR,
-    HAS_DNSPYTHON,
     SrvRecordError,
     ensure_srv_records,
     srv_argument_spec,
@@ -223,8 +226,10 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._srv_record 
 
 def main():
     module = AnsibleModule(argument_spec=srv_argument_spec(), supports_check_mode=True)
-    if not HAS_DNSPYTHON:
-        module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
+    try:
+        require(DNS_ONLY)
+    except MissingLibraryError as exc:
+        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.import_traceback)
     try:
         result = ensure_srv_records(module.params, check_mode=module.check_mode)
     except SrvRecordError as exc:

@@ -442,7 +442,7 @@ def test_srv_target_cname_is_reported_and_still_resolved(lab, disc):
     assert result['method'] == 'srv'
     assert [(t['host'], t['port'], t['address']) for t in result['targets']] == [
         ('alias.disc.test', 8462, disc.web)]
-    assert 'srv_target_is_cname' in [problem['code'] for problem in result['problems']]
+    assert 'target_is_cname' in [problem['code'] for problem in result['problems']]
     assert federation_version(lab, result) == 'srv-cname.disc.test'
 
 
@@ -520,7 +520,7 @@ def test_lookup_in_a_playbook_resolves_every_step(lab, disc, ansible_playbook, t
         assert isinstance(result['problems'], list)
     assert results['redir-308.disc.test']['delegated_server'] == 'hs-redir.disc.test:8457'
     assert error_code(results['html.disc.test']) == 'not_json'
-    assert 'srv_target_is_cname' in [p['code'] for p in results['srv-cname.disc.test']['problems']]
+    assert 'target_is_cname' in [p['code'] for p in results['srv-cname.disc.test']['problems']]
     assert len(results['dual.disc.test:8464']['targets']) == 3
     # The well-known document as parsed, and its cache period, survive the trip through Ansible.
     assert results['wk-srv.disc.test']['well_known'] == {'m.server': 'hs-srv.disc.test'}

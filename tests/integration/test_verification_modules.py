@@ -52,6 +52,7 @@ class FederationLab:
         self.hs_ipv4 = lab.new_ipv4()
         self.hs_ipv6 = lab.new_ipv6()
         self.nowhere_ipv6 = lab.new_ipv6()  # on lo, but nothing listens there
+        self.refusing_ipv4 = lab.new_ipv4()  # loopback, nothing listens there
         self.vhosts = []
 
     def transport(self, **options):
@@ -90,6 +91,22 @@ class FederationLab:
             self.vhost(SERVER, [self.wk_other_address]).well_known_server("old.synapse.lab.test:8448")
         self.vhost(HOMESERVER, [self.hs_ipv4, self.hs_ipv6], port=8448, cert=homeserver_cert).proxy(
             "/_matrix", self.synapse.url)
+        self.lab.reload()
+
+    def configure_srv(self, working_priority):
+        """SRV delegation of SERVER to a target at priority 10 and one at priority 20.
+
+        SERVER has no address, so no well-known: discovery uses the SRV records. Only the
+        target at ``working_priority`` has the homeserver behind it (nginx, a certificate for
+        SERVER, Synapse); nothing listens on the other's address, which refuses connections.
+        """
+        self.drop_vhosts()
+        self.zone.clear()
+        for priority in (10, 20):
+            target = "hs%d.%s" % (priority, SERVER)
+            self.zone.add_srv("_matrix-fed._tcp." + SERVER, priority, 5, 8448, target)
+            self.zone.add_a(target, self.hs_ipv4 if priority == working_priority else self.refusing_ipv4)
+        self.vhost(SERVER, [self.hs_ipv4], port=8448).proxy("/_matrix", self.synapse.url)
         self.lab.reload()
 
 
@@ -184,6 +201,36 @@ def test_aaaa_pointing_nowhere_while_a_works(federation_lab):
     dead = by_address[federation_lab.nowhere_ipv6]
     assert dead["ok"] is False and [p["code"] for p in dead["problems"]] == ["connection_failed"]
     assert federation_lab.nowhere_ipv6 in dead["problems"][0]["message"]
+
+
+def test_a_backup_srv_target_refusing_connections_is_a_warning(federation_lab):
+    federation_lab.configure_srv(working_priority=10)
+    result = federation_check(federation_lab.transport(), [SERVER])
+    report = result["servers"][SERVER]
+    assert result["federation_ok"] is True, report["problems"]
+    assert report["discovery"]["method"] == "srv"
+    assert codes(report, "error") == [] and codes(report, "warning") == ["backup_target_failed"]
+    by_host = dict((c["host"], c) for c in report["connections"])
+    assert (by_host["hs10." + SERVER]["ok"], by_host["hs10." + SERVER]["backup"]) == (True, False)
+    assert by_host["hs10." + SERVER]["server_keys"]["server_name"] == SERVER
+    backup = by_host["hs20." + SERVER]
+    assert (backup["ok"], backup["backup"], backup["priority"]) == (False, True, 20)
+    assert [p["code"] for p in backup["problems"]] == ["connection_failed"]
+    warning = next(p for p in report["problems"] if p["code"] == "backup_target_failed")
+    assert federation_lab.refusing_ipv4 in warning["message"] and "connection_failed" in warning["message"]
+    assert result["msg"] == "%s: federation OK via srv (2 addresses checked), 1 warning: backup_target_failed" % SERVER
+
+
+def test_a_preferred_srv_target_refusing_connections_fails_though_the_backup_works(federation_lab):
+    federation_lab.configure_srv(working_priority=20)
+    result = federation_check(federation_lab.transport(), [SERVER])
+    report = result["servers"][SERVER]
+    assert result["federation_ok"] is False
+    assert codes(report, "error") == ["connection_failed"]
+    assert "backup_target_failed" not in codes(report)
+    by_host = dict((c["host"], c) for c in report["connections"])
+    assert by_host["hs20." + SERVER]["ok"] is True and by_host["hs20." + SERVER]["backup"] is True
+    assert result["msg"] == "%s: federation FAILS via srv (2 addresses checked): connection_failed" % SERVER
 
 
 def test_certificate_for_the_wrong_name(federation_lab):

@@ -22,10 +22,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.homeserver.delegation.plugins.module_utils._signing import encode_verify_key, sign_json
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import Headers, HttpResponse, TransportError
 
 from ansible_collections.homeserver.delegation.tests.unit.fake_transport import FakeTransport, body_of
+from ansible_collections.homeserver.delegation.tests.unit.matrix_signing import encode_verify_key, sign_json
 
 NOW = datetime.datetime(2026, 6, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 NOW_MS = int(NOW.timestamp() * 1000)

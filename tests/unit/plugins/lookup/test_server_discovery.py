@@ -11,10 +11,8 @@ from ansible.plugins.loader import lookup_loader
 
 from fake_transport import FakeTransport
 
-from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
-    MissingLibraryError,
-    NetworkTransport,
-)
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import MissingLibraryError
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import NetworkTransport
 
 DNS = {
     "A": {"example.com": ["42.0.0.10"], "matrix.example.net": ["42.0.0.20"]},
@@ -45,7 +43,7 @@ def test_one_result_per_term_in_order(lookup):
     assert [result["method"] for result in results] == [
         "well_known_explicit_port", "srv", "ip_literal"]
     assert results[0]["targets"] == [
-        {"host": "matrix.example.net", "port": 443, "address": "42.0.0.20"}]
+        {"host": "matrix.example.net", "port": 443, "address": "42.0.0.20", "priority": None}]
     assert results[0]["host_header"] == "matrix.example.net:443"
     assert results[1]["targets"][0]["port"] == 8443
     assert results[2]["sni"] is None

@@ -163,9 +163,9 @@ def test_method_names_the_step(case_id, method, mode):
 @pytest.mark.parametrize("case_id, code, severity", [
     ("syn-ipv4-literal-no-port", "ip_literal_server_name", "warning"),
     ("spec-step3.1-wellknown-ipv4", "ip_literal_server_name", "warning"),
-    ("syn-srv-legacy-on-original", "srv_legacy_only", "warning"),
-    ("syn-wellknown-then-srv-legacy", "srv_legacy_only", "warning"),
-    ("spec-srv-target-cname", "srv_target_is_cname", "error"),
+    ("syn-srv-legacy-on-original", "legacy_only", "warning"),
+    ("syn-wellknown-then-srv-legacy", "legacy_only", "warning"),
+    ("spec-srv-target-cname", "target_is_cname", "error"),
     ("wk-404", "well_known_absent", "info"),
     ("syn-srv-matrix-fed-on-original", "well_known_absent", "info"),
     ("wk-json-nan", "well_known_invalid", "warning"),
@@ -245,7 +245,7 @@ def test_corpus_srv_nxdomain_falls_through():
 
 @pytest.mark.parametrize("case_id, code", [
     ("srv-dot-target-disabled", "srv_unavailable"),
-    ("srv-dns-error-no-cache", "srv_dns_error"),
+    ("srv-dns-error-no-cache", "srv_lookup_failed"),
 ])
 @pytest.mark.parametrize("mode", MODES)
 def test_corpus_srv_errors(case_id, code, mode):
@@ -305,25 +305,32 @@ def test_every_address_of_every_target_in_preference_order():
     with ServerDiscovery(transport, rng=FirstChoiceRng()) as discovery:
         result = discovery.resolve("example.com")
     assert result["targets"] == [
-        {"host": "primary.example.net", "port": 443, "address": "2a01:4f8::1"},
-        {"host": "primary.example.net", "port": 443, "address": "2a01:4f8::2"},
-        {"host": "primary.example.net", "port": 443, "address": "42.0.0.1"},
-        {"host": "backup.example.net", "port": 8448, "address": "42.0.0.2"},
-        {"host": "backup.example.net", "port": 8448, "address": "42.0.0.3"},
+        {"host": "primary.example.net", "port": 443, "address": "2a01:4f8::1", "priority": 10},
+        {"host": "primary.example.net", "port": 443, "address": "2a01:4f8::2", "priority": 10},
+        {"host": "primary.example.net", "port": 443, "address": "42.0.0.1", "priority": 10},
+        {"host": "backup.example.net", "port": 8448, "address": "42.0.0.2", "priority": 20},
+        {"host": "backup.example.net", "port": 8448, "address": "42.0.0.3", "priority": 20},
     ]
     assert "[2a01:4f8::1] port 443 first" in result["steps"][-1]
 
 
-def test_srv_target_without_address_is_skipped_with_a_warning():
+@pytest.mark.parametrize("gone_priority, ok_priority, severity", [
+    pytest.param(20, 10, "warning", id="backup-target-without-address"),
+    pytest.param(10, 10, "warning", id="one-of-two-preferred-targets-without-address"),
+    pytest.param(10, 20, "error", id="only-preferred-target-without-address"),
+])
+def test_srv_target_without_address_is_skipped(gone_priority, ok_priority, severity):
     transport = FakeTransport({
-        "SRV": {"_matrix-fed._tcp.example.com": [[10, 0, 443, "gone.example.net"],
-                                                 [20, 0, 443, "ok.example.net"]]},
+        "SRV": {"_matrix-fed._tcp.example.com": [[gone_priority, 0, 443, "gone.example.net"],
+                                                 [ok_priority, 0, 443, "ok.example.net"]]},
         "A": {"ok.example.net": ["42.0.0.1"]},
     })
     with ServerDiscovery(transport) as discovery:
         result = discovery.resolve("example.com")
     assert [target["host"] for target in result["targets"]] == ["ok.example.net"]
-    assert "srv_target_no_address" in [problem["code"] for problem in result["problems"]]
+    unresolvable = [problem for problem in result["problems"] if problem["code"] == "target_unresolvable"]
+    assert [problem["severity"] for problem in unresolvable] == [severity]
+    assert "gone.example.net (port 443) of _matrix-fed._tcp.example.com has no address" in unresolvable[0]["message"]
 
 
 def test_no_address_for_any_target_is_an_error_with_a_trace():
@@ -332,6 +339,8 @@ def test_no_address_for_any_target_is_an_error_with_a_trace():
         with pytest.raises(DiscoveryError) as caught:
             discovery.resolve("example.com")
     assert "has an address" in caught.value.reason
+    assert [(problem["code"], problem["severity"]) for problem in caught.value.result["problems"]
+            if problem["severity"] == "error"] == [("target_unresolvable", "error")]
     assert caught.value.result["steps"][-1].startswith("Failed: ")
     assert caught.value.result["method"] is None
 
@@ -486,7 +495,7 @@ def test_well_known_redirected_into_an_internal_address_falls_back_with_a_warnin
         result = discovery.resolve("example.com")
     assert result["method"] == "default_port"
     assert result["delegated_server"] is None
-    assert result["targets"] == [{"host": "example.com", "port": 8448, "address": "42.0.0.10"}]
+    assert result["targets"] == [{"host": "example.com", "port": 8448, "address": "42.0.0.10", "priority": None}]
     problem = [p for p in result["problems"] if p["code"] == "redirect_to_internal_address"]
     assert len(problem) == 1 and problem[0]["severity"] == "warning"
     assert result["well_known_error"].startswith("redirect_to_internal_address: ")

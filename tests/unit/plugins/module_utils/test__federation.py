@@ -12,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
-from ansible_collections.homeserver.delegation.plugins.module_utils._signing import encode_verify_key
 from ansible_collections.homeserver.delegation.tests.unit.fake_federation import (
     NOW,
     NOW_MS,
@@ -21,6 +20,7 @@ from ansible_collections.homeserver.delegation.tests.unit.fake_federation import
     key_response,
     make_certificate,
 )
+from ansible_collections.homeserver.delegation.tests.unit.matrix_signing import encode_verify_key
 
 NAME = "example.org"
 DELEGATED = "matrix.example.org"
@@ -276,3 +276,75 @@ def test_a_request_that_misses_the_deadline_is_a_connection_timeout():
     assert sorted(p["message"].split(": ", 1)[1] for p in failed[0]["problems"]) == [
         "GET /_matrix/federation/v1/version failed: " + late["error"],
         "GET /_matrix/key/v2/server failed: " + late["error"]]
+
+
+BACKUP = "backup.example.org"
+
+
+def srv_network(preferred_works, backup_works, extra_dns=None):
+    """SRV delegation with matrix.example.org at priority 10 and backup.example.org at 20."""
+    dns = {"A": {DELEGATED: ["42.0.0.20"], BACKUP: ["42.0.0.21"]},
+           "SRV": {"_matrix-fed._tcp.example.org": [[10, 5, 8448, DELEGATED + "."], [20, 5, 8448, BACKUP + "."]]}}
+    for key, value in (extra_dns or {}).items():
+        dns.setdefault(key, {}).update(value)
+    targets = {}
+    if preferred_works:
+        targets[("42.0.0.20", 8448)] = good_target(NAME, NAME)
+    if backup_works:
+        targets[("42.0.0.21", 8448)] = good_target(NAME, NAME)
+    return transport(targets=targets, dns=dns, responses={})
+
+
+def test_a_refusing_backup_srv_target_is_a_warning():
+    result = check(srv_network(preferred_works=True, backup_works=False))
+    report = result["servers"][NAME]
+    assert result["federation_ok"] is True, report["problems"]
+    assert codes(report, "error") == [] and codes(report, "warning") == ["backup_target_failed"]
+    warning = [p for p in report["problems"] if p["code"] == "backup_target_failed"][0]
+    assert "42.0.0.21 port 8448 (backup.example.org)" in warning["message"]
+    assert "priority 20" in warning["message"] and "connection_failed" in warning["message"]
+    connections = dict((c["address"], c) for c in report["connections"])
+    assert (connections["42.0.0.20"]["ok"], connections["42.0.0.20"]["backup"]) == (True, False)
+    assert (connections["42.0.0.21"]["ok"], connections["42.0.0.21"]["backup"]) == (False, True)
+    # The address keeps its own problem, with its own code and severity.
+    assert [(p["code"], p["severity"]) for p in connections["42.0.0.21"]["problems"]] == [("connection_failed", "error")]
+    assert result["msg"] == "example.org: federation OK via srv (2 addresses checked), 1 warning: backup_target_failed"
+
+
+def test_a_refusing_preferred_srv_target_fails_though_the_backup_works():
+    result = check(srv_network(preferred_works=False, backup_works=True))
+    report = result["servers"][NAME]
+    assert result["federation_ok"] is False
+    assert codes(report, "error") == ["connection_failed"]
+    assert "backup_target_failed" not in codes(report)
+
+
+def test_an_srv_problem_seen_by_discovery_and_the_srv_report_is_listed_once():
+    network = srv_network(True, True, {"CNAME": {"alias.example.org": DELEGATED},
+                                       "SRV": {"_matrix-fed._tcp.example.org": [[10, 5, 8448, "alias.example.org."]]}})
+    report = check(network)["servers"][NAME]
+    cname = [p for p in report["problems"] if p["code"] == "target_is_cname"]
+    assert len(cname) == 1 and cname[0]["severity"] == "error"
+    assert report["srv"]["problems"] == cname
+
+
+def test_a_broken_legacy_srv_service_beside_a_working_one_is_a_warning():
+    network = srv_network(True, True, {"SRV": {"_matrix._tcp.example.org": [[10, 5, 8448, "nowhere.example.org."]]}})
+    result = check(network)
+    report = result["servers"][NAME]
+    assert result["federation_ok"] is True, report["problems"]
+    assert codes(report, "warning") == ["services_differ", "target_unresolvable"]
+
+
+def test_one_well_known_address_failing_while_another_answers_is_a_warning():
+    dns = {"A": {NAME: ["42.0.0.10"], DELEGATED: ["42.0.0.20"]},
+           "AAAA": {NAME: ["2a01:4f8::10"], DELEGATED: ["2a01:4f8::20"]}}
+    network = FakeFederationTransport(
+        dns, WELL_KNOWN, address_responses={("2a01:4f8::10", WK_URL): {"fetch_error": "unreachable connection refused"}},
+        targets={("42.0.0.20", 443): good_target(NAME, DELEGATED), ("2a01:4f8::20", 443): good_target(NAME, DELEGATED)})
+    result = check(network)
+    report = result["servers"][NAME]
+    assert result["federation_ok"] is True, report["problems"]
+    unreachable = [p for p in report["problems"] if p["code"] == "unreachable"]
+    assert [p["severity"] for p in unreachable] == ["warning"]
+    assert unreachable[0]["message"].startswith("the well-known from address 2a01:4f8::10: ")

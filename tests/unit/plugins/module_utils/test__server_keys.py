@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_keys import check_server_keys
-from ansible_collections.homeserver.delegation.plugins.module_utils._signing import encode_verify_key, sign_json
+from ansible_collections.homeserver.delegation.tests.unit.matrix_signing import encode_verify_key, sign_json
 
 NOW_MS = 1_800_000_000_000
 SERVER = "example.org"

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._shared_transport import SharedTransport
-from ansible_collections.homeserver.delegation.plugins.module_utils._transport import TransportError
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import AddressAnswer, TransportError
 from ansible_collections.homeserver.delegation.tests.unit.fake_federation import FakeFederationTransport
 
 URL = "https://example.org/x"
@@ -53,3 +53,24 @@ def test_errors_are_shared_and_attributes_pass_through():
     shared.probe_federation("42.0.0.1", 8448, "example.org", "example.org", ["/"])
     shared.probe_federation("42.0.0.1", 8448, "example.org", "example.org", ["/"])
     assert len(network.probe_calls) == 2, "federation probes are never shared"
+
+
+class BudgetAwareTransport(FakeFederationTransport):
+    """Answers TIMEOUT when a call is given less time than the answer takes (0.5 s)."""
+
+    def query_address(self, host, family, timeout=None):
+        if timeout is not None and timeout < 0.5:
+            self._record("%s %s (cut short)" % (family, host))
+            return AddressAnswer(host, family, "TIMEOUT", [], [], "cut short by the caller's time budget")
+        return super().query_address(host, family)
+
+
+def test_an_answer_cut_short_by_one_names_budget_is_not_another_names_answer():
+    network = BudgetAwareTransport({"A": {"example.org": ["42.0.0.1"]}})
+    shared = SharedTransport(network)
+    # A name whose budget is nearly spent asks first, then a name with time left.
+    assert shared.query_address("example.org", "A", timeout=0.01).rcode == "TIMEOUT"
+    assert shared.query_address("example.org", "A").addresses == ["42.0.0.1"]
+    # Once a full answer is there, a name short of time takes it too.
+    assert shared.query_address("example.org", "A", timeout=0.01).addresses == ["42.0.0.1"]
+    assert network.log == ["A example.org (cut short)", "A example.org"]

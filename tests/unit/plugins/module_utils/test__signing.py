@@ -10,11 +10,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._signing import (
     SignatureError,
+    verify_json_signature,
+    verify_key_from_base64,
+)
+from ansible_collections.homeserver.delegation.tests.unit.matrix_signing import (
     encode_verify_key,
     sign_json,
     signing_key_from_seed,
-    verify_json_signature,
-    verify_key_from_base64,
 )
 
 # Appendix "Cryptographic Test Vectors": seed, server name and key id.

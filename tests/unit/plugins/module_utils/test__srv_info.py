@@ -54,23 +54,36 @@ def test_no_srv_at_all_is_not_a_problem():
     assert result["effective_service"] is None
 
 
-@pytest.mark.parametrize("dns, expected", [
-    pytest.param(zone(SRV={LEGACY: [[10, 5, 8448, "matrix.example.org."]]}), ["legacy_only"], id="legacy_only"),
-    pytest.param(zone(SRV={FED: [[0, 0, 0, "."]]}), ["srv_unavailable"], id="srv_unavailable"),
+@pytest.mark.parametrize("dns, expected, severity", [
+    pytest.param(zone(SRV={LEGACY: [[10, 5, 8448, "matrix.example.org."]]}), ["legacy_only"], "warning",
+                 id="legacy_only"),
+    pytest.param(zone(SRV={FED: [[0, 0, 0, "."]]}), ["srv_unavailable"], "error", id="srv_unavailable"),
+    pytest.param(zone(SRV={FED: [[0, 0, 0, "."], [10, 5, 8448, "matrix.example.org."]]}), ["srv_invalid_target"],
+                 "warning", id="srv_invalid_target-dot-among-real-targets"),
     pytest.param(zone(SRV={FED: [[10, 5, 8448, "alias.example.org."]]}, CNAME={"alias.example.org": "matrix.example.org"}),
-                 ["target_is_cname"], id="target_is_cname"),
-    pytest.param(zone(SRV={FED: [[10, 5, 8448, "nowhere.example.org."]]}), ["target_unresolvable"],
-                 id="target_unresolvable"),
+                 ["target_is_cname"], "error", id="target_is_cname"),
+    pytest.param(zone(SRV={FED: [[10, 5, 8448, "nowhere.example.org."]]}), ["target_unresolvable"], "error",
+                 id="target_unresolvable-only-target"),
+    pytest.param(zone(SRV={FED: [[10, 5, 8448, "nowhere.example.org."], [20, 5, 8448, "matrix.example.org."]]}),
+                 ["target_unresolvable"], "error", id="target_unresolvable-preferred-target-backup-resolves"),
+    pytest.param(zone(SRV={FED: [[10, 5, 8448, "matrix.example.org."], [20, 5, 8448, "nowhere.example.org."]]}),
+                 ["target_unresolvable"], "warning", id="target_unresolvable-backup-target"),
     pytest.param(zone(SRV={FED: [[10, 5, 8448, "matrix.example.org."]], LEGACY: [[10, 5, 8448, "backup.example.org."]]}),
-                 ["services_differ"], id="services_differ"),
+                 ["services_differ"], "warning", id="services_differ"),
+    pytest.param(zone(SRV_error={FED: "SERVFAIL"}), ["srv_lookup_failed"], "error",
+                 id="srv_lookup_failed-federation-service"),
+    pytest.param(zone(SRV_error={LEGACY: "SERVFAIL"}), ["srv_lookup_failed"], "error",
+                 id="srv_lookup_failed-legacy-service-used-for-lack-of-the-other"),
     pytest.param(zone(SRV={FED: [[10, 5, 8448, "matrix.example.org."]]}, SRV_error={LEGACY: "SERVFAIL"}),
-                 ["srv_lookup_failed"], id="srv_lookup_failed"),
+                 ["srv_lookup_failed"], "warning", id="srv_lookup_failed-legacy-service-unused"),
+    pytest.param(zone(SRV={FED: [[10, 5, 8448, "matrix.example.org."]], LEGACY: [[10, 5, 8448, "nowhere.example.org."]]}),
+                 ["services_differ", "target_unresolvable"], "warning", id="target_unresolvable-of-the-unused-service"),
 ])
-def test_each_problem(dns, expected):
+def test_each_problem(dns, expected, severity):
     result = srv_info(FakeFederationTransport(dns), "example.org")
     assert codes(result) == expected
-    severities = dict((p["code"], p["severity"]) for p in result["problems"])
-    assert severities[expected[0]] == ("warning" if expected[0] in ("legacy_only", "services_differ") else "error")
+    assert set(problem["severity"] for problem in result["problems"]) == {severity}
+    assert all(problem["message"] for problem in result["problems"])
 
 
 def test_same_records_in_both_services_do_not_differ():

@@ -167,11 +167,43 @@ def client_response(status=200, body=GOOD_CLIENT["body"], headers=None):
                  "wrong_content_type", id="wrong_content_type"),
     pytest.param({CLIENT_URL: {"status": 301, "headers": dict(SPEC_CORS, Location="http://other.example.org/c")}},
                  "insecure_redirect", id="insecure_redirect"),
+    pytest.param({CLIENT_URL: {"status": 301, "headers": dict(SPEC_CORS, Location="/c")},
+                  "https://example.org/c": {"status": 302, "headers": dict(SPEC_CORS, Location=CLIENT_URL)}},
+                 "redirect_loop", id="redirect_loop"),
+    pytest.param(dict([(CLIENT_URL, {"status": 301, "headers": dict(SPEC_CORS, Location="/hop1")})]
+                      + [("https://example.org/hop%d" % hop,
+                          {"status": 302, "headers": dict(SPEC_CORS, Location="/hop%d" % (hop + 1))})
+                         for hop in range(1, 12)]),
+                 "too_many_redirects", id="too_many_redirects-eleven-hops"),
 ])
 def test_each_client_document_problem(responses, expected):
     report = run(responses, documents=("client",))
     assert codes(report) == [expected]
     assert report["problems"][0]["severity"] == ("warning" if expected == "wrong_content_type" else "error")
+
+
+@pytest.mark.parametrize("hops, expected", [
+    pytest.param(10, None, id="ten-redirects-are-followed"),
+    pytest.param(11, "too_many_redirects", id="eleven-are-too-many"),
+])
+def test_both_documents_follow_redirects_by_the_same_rules(hops, expected):
+    """The server and the client document go through one redirect-following fetch."""
+    responses = {}
+    for url, body in ((SERVER_URL, GOOD_SERVER), (CLIENT_URL, GOOD_CLIENT)):
+        chain = [url] + ["%s/hop%d" % (url, hop) for hop in range(1, hops + 1)]
+        for current, following in zip(chain, chain[1:]):
+            responses[current] = {"status": 307, "headers": dict(SPEC_CORS, Location=following)}
+        responses[chain[-1]] = body
+    report = run(responses)
+    for name in ("server", "client"):
+        document = report[name]
+        assert len(document["redirects"]) == min(hops, 11)
+        document_codes = sorted(p["code"] for p in document["problems"] if p["severity"] == "error")
+        assert document_codes == ([] if expected is None else [expected]), name
+    if expected:
+        messages = [p["message"] for p in report["problems"] if p["code"] == expected]
+        assert [message.split(": ", 1)[1].split(" starting at ")[0] for message in messages] == [
+            "more than 10 redirects"] * 2
 
 
 def test_client_base_url_mismatch():
