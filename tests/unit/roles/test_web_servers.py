@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 REQUIRED_KEYS = {"title", "package", "service", "config_test", "config_root", "paths", "directories"}
 # The Molecule data of the web scenario that has one entry per web server.
 SCENARIO_MAPS = ("webroles_existing", "webroles_well_known_site", "webroles_reverse_proxy_site",
-                 "webroles_synapse_well_known_files", "webroles_server_header")
+                 "webroles_synapse_well_known_files", "webroles_broken", "webroles_server_header")
 
 
 def _load(root, path):
