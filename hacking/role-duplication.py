@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Measure how much of the task files of roles well_known and reverse_proxy are copies.
 
-    hacking/role-duplication.py              # the table and the total
-    hacking/role-duplication.py --max 15     # also fail (exit 1) above 15 %
-    hacking/role-duplication.py --show       # also print the shared lines of each file
+    python3 hacking/role-duplication.py              # the table and the total
+    python3 hacking/role-duplication.py --max 15     # also fail (exit 1) above 15 %
+    python3 hacking/role-duplication.py --show       # also print the shared lines of each file
 
 Each task file (roles/<role>/tasks/*.yml) is read with the variable prefixes made equal
 (well_known_ and reverse_proxy_ become role_, __well_known_ and __reverse_proxy_ become

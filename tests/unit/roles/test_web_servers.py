@@ -76,8 +76,8 @@ def missing_keys(root):
     return result
 
 
-@pytest.fixture
-def tree(tmp_path):
+@pytest.fixture(name="tree")
+def tree_fixture(tmp_path):
     """A copy of the files the places are read from."""
     for path in ("roles/well_known/meta", "roles/reverse_proxy/meta", "roles/well_known/templates",
                  "roles/reverse_proxy/templates", "roles/webserver/vars", "molecule/web", "molecule/resources/webroles"):
