@@ -37,7 +37,7 @@ def normalise(text):
 def common_subsequence(first, second):
     """A longest common subsequence of two lists of lines (the lines, in order)."""
     # lengths[i][j]: length of the longest common subsequence of first[i:] and second[j:].
-    lengths = [[0] * (len(second) + 1) for _ in range(len(first) + 1)]
+    lengths = [[0] * (len(second) + 1) for position in range(len(first) + 1)]
     for i in range(len(first) - 1, -1, -1):
         for j in range(len(second) - 1, -1, -1):
             lengths[i][j] = lengths[i + 1][j + 1] + 1 if first[i] == second[j] else max(lengths[i + 1][j], lengths[i][j + 1])
