@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every Molecule scenario under molecule/, MOLECULE_JOBS at a time (default 2: each
-# scenario has its own containers and network, so they do not interfere). Each scenario's log
-# is kept in .tmp/molecule-logs/<scenario>.log; the end of a failing one is shown. Exits
-# non-zero when any scenario fails, and when there is no scenario at all.
+# scenario has its own containers and network, so they do not interfere). A scenario with a
+# variants file (molecule/<scenario>/variants, one NAME=value per line) runs once per line, as
+# <scenario>:<value> (the web scenario once per web server). Each run's log is kept in
+# .tmp/molecule-logs/<scenario>[-<value>].log; the end of a failing one is shown. Exits
+# non-zero when any run fails, and when there is no scenario at all.
 #   hacking/molecule-all.sh
-#   MOLECULE_JOBS=1 MOLECULE_SCENARIOS="e2e_wellknown other" hacking/molecule-all.sh
+#   MOLECULE_JOBS=1 MOLECULE_SCENARIOS="e2e_wellknown web:caddy" hacking/molecule-all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +25,23 @@ else
   done
 fi
 [ ${#scenarios[@]} -gt 0 ] || die "no scenarios under molecule/"
+# Each run: <scenario>, or <scenario>:<value> for one variant (all of them when none is named).
+runs=()
 for scenario in "${scenarios[@]}"; do
-  [ -f "molecule/$scenario/molecule.yml" ] || die "no scenario '$scenario'"
+  name=${scenario%%:*}
+  [ -f "molecule/$name/molecule.yml" ] || die "no scenario '$name'"
+  variants=molecule/$name/variants
+  if [ "$name" != "$scenario" ]; then
+    [ -f "$variants" ] || die "scenario '$name' has no variants ($variants)"
+    grep -Eq "^[A-Z_][A-Z0-9_]*=${scenario#*:}\$" "$variants" || die "no variant '${scenario#*:}' in $variants"
+    runs+=("$scenario")
+  elif [ -f "$variants" ]; then
+    while IFS= read -r line; do
+      runs+=("$name:${line#*=}")
+    done < <(grep -Ev '^[[:space:]]*(#|$)' "$variants")
+  else
+    runs+=("$scenario")
+  fi
 done
 
 # Build the local images once, before scenarios start side by side.
@@ -37,15 +54,19 @@ export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 logs=.tmp/molecule-logs
 rm -rf "$logs"
 mkdir -p "$logs"
-echo "molecule-all: ${#scenarios[@]} scenario(s), $jobs at a time, logs in $logs/"
+echo "molecule-all: ${#runs[@]} run(s), $jobs at a time, logs in $logs/"
 
 run_scenario() {
-  local scenario=$1 start=$SECONDS
-  if bash hacking/molecule-one.sh "$scenario" > "$logs/$scenario.log" 2>&1; then
-    echo "molecule-all: PASS $scenario ($((SECONDS - start)) s)"
+  local run=$1 start=$SECONDS scenario=${1%%:*} log=${1/:/-} variant=()
+  if [ "$scenario" != "$run" ]; then
+    # NAME=value from the scenario's variants file.
+    variant=("$(grep -E "^[A-Z_][A-Z0-9_]*=${run#*:}\$" "molecule/$scenario/variants")")
+  fi
+  if env "${variant[@]}" bash hacking/molecule-one.sh "$scenario" > "$logs/$log.log" 2>&1; then
+    echo "molecule-all: PASS $run ($((SECONDS - start)) s)"
   else
-    echo "molecule-all: FAIL $scenario ($((SECONDS - start)) s)"
-    touch "$logs/$scenario.failed"
+    echo "molecule-all: FAIL $run ($((SECONDS - start)) s)"
+    touch "$logs/$log.failed"
   fi
 }
 export -f run_scenario
@@ -53,7 +74,7 @@ export logs
 
 start=$SECONDS
 # shellcheck disable=SC2016  # $1 is expanded by the child shell, on purpose
-printf '%s\n' "${scenarios[@]}" | xargs -P "$jobs" -I{} bash -c 'run_scenario "$1"' _ {}
+printf '%s\n' "${runs[@]}" | xargs -P "$jobs" -I{} bash -c 'run_scenario "$1"' _ {}
 
 shopt -s nullglob
 failed=("$logs"/*.failed)
@@ -65,5 +86,5 @@ for marker in "${failed[@]}"; do
   echo "---------------- end of $log ----------------"
   tail -n 30 "$log"
 done
-echo "molecule-all: ${#scenarios[@]} scenario(s), ${#failed[@]} failed, $((SECONDS - start)) s"
+echo "molecule-all: ${#runs[@]} run(s), ${#failed[@]} failed, $((SECONDS - start)) s"
 [ ${#failed[@]} -eq 0 ]

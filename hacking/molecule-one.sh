@@ -2,6 +2,10 @@
 # Runs one Molecule scenario: hacking/molecule-one.sh <scenario> [molecule test options...]
 #   hacking/molecule-one.sh e2e_wellknown
 #   hacking/molecule-one.sh e2e_wellknown --destroy=never    # keep the lab to look around
+#   WEB_SERVER=caddy hacking/molecule-one.sh web              # a scenario with variants
+# A scenario with a variants file (molecule/<scenario>/variants: one NAME=value per line) runs
+# with one of them set in the environment; each variant gets a lab and an ephemeral directory
+# of its own, so that hacking/molecule-all.sh can run several side by side.
 # Other steps: run `molecule <step> -s <scenario>` from the collection root after this script
 # has run once (it lays out the collection link Molecule needs).
 set -euo pipefail
@@ -16,6 +20,25 @@ if [ ! -f "molecule/$scenario/molecule.yml" ]; then
   shopt -s nullglob
   known=(molecule/*/molecule.yml)
   die "no scenario '$scenario' (molecule/$scenario/molecule.yml); known: $(printf '%s\n' "${known[@]}" | cut -d/ -f2 | tr '\n' ' ')"
+fi
+
+variants=molecule/$scenario/variants
+if [ -f "$variants" ]; then
+  mapfile -t choices < <(grep -Ev '^[[:space:]]*(#|$)' "$variants")
+  name=${choices[0]%%=*}
+  [[ "$name" =~ ^[A-Z_][A-Z0-9_]*$ ]] || die "$variants: '${choices[0]}' is not NAME=value"
+  value=${!name:-}
+  found=
+  for choice in "${choices[@]}"; do
+    [ "$choice" = "$name=$value" ] && found=1
+  done
+  [ -n "$found" ] || die "scenario '$scenario' runs once per $name: set $name to one of: $(printf '%s\n' "${choices[@]}" | cut -d= -f2 | tr '\n' ' ')(got '$value')"
+  export "${name?}"
+  export MOLECULE_LAB_VARIANT=$value
+  # Molecule names the ephemeral directory after the scenario alone (and keeps it there, in
+  # ~/.ansible/tmp, like this one).
+  checkout=$(printf '%s' "$PWD" | sha1sum | cut -c1-8)
+  export MOLECULE_EPHEMERAL_DIRECTORY="${HOME}/.ansible/tmp/molecule.$checkout.$scenario-$value"
 fi
 
 # shellcheck source=hacking/molecule-env.sh

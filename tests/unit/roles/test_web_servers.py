@@ -1,0 +1,126 @@
+# Copyright (c) homeserver.delegation contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Every web server is listed in every place that needs it (docs/development.md, "Adding a web server")."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+
+# The keys every web server's entry in roles/webserver/vars/<platform>.yml has.
+REQUIRED_KEYS = {"title", "package", "service", "config_test", "config_root", "paths", "directories"}
+# The Molecule data of the web scenario that has one entry per web server.
+SCENARIO_MAPS = ("webroles_existing", "webroles_well_known_site", "webroles_reverse_proxy_site",
+                 "webroles_synapse_well_known_files", "webroles_broken", "webroles_server_header")
+
+
+def _load(root, path):
+    with (root / path).open(encoding="utf-8") as stream:
+        return yaml.safe_load(stream)
+
+
+def _choices(root, role, option):
+    return set(_load(root, "roles/%s/meta/argument_specs.yml" % role)["argument_specs"]["main"]["options"][option]["choices"])
+
+
+def _template_servers(root, role, kind):
+    """Web servers for which the role has a <server>/<kind>.*.j2 template."""
+    return {path.parent.name for path in (root / "roles" / role / "templates").glob("*/%s.*.j2" % kind)}
+
+
+def places(root):
+    """{place: set of web servers listed there}."""
+    found = {
+        "well_known_webserver choices (roles/well_known/meta/argument_specs.yml)": _choices(root, "well_known", "well_known_webserver"),
+        "reverse_proxy_webserver choices (roles/reverse_proxy/meta/argument_specs.yml)": _choices(root, "reverse_proxy", "reverse_proxy_webserver"),
+        "roles/well_known/templates/<server>/snippet.*.j2": _template_servers(root, "well_known", "snippet"),
+        "roles/reverse_proxy/templates/<server>/site.*.j2": _template_servers(root, "reverse_proxy", "site"),
+    }
+    for platform in sorted((root / "roles/webserver/vars").glob("*.yml")):
+        if platform.name != "main.yml":
+            data = _load(root, platform.relative_to(root))
+            found["__webserver_servers (roles/webserver/vars/%s)" % platform.name] = set(data["__webserver_servers"])
+    variants = (root / "molecule/web/variants").read_text(encoding="utf-8").splitlines()
+    found["WEB_SERVER values (molecule/web/variants)"] = {
+        line.partition("=")[2] for line in variants if line.strip() and not line.lstrip().startswith("#")}
+    scenario = _load(root, "molecule/resources/webroles/vars.yml")
+    for name in SCENARIO_MAPS:
+        found["%s (molecule/resources/webroles/vars.yml)" % name] = set(scenario[name])
+    return found
+
+
+def inconsistencies(root):
+    """One message per web server missing from a place where another place lists it."""
+    found = places(root)
+    every = set().union(*found.values())
+    return ["%s is not listed in %s" % (server, place)
+            for place, servers in sorted(found.items()) for server in sorted(every - servers)]
+
+
+def missing_keys(root):
+    """[(platform file, web server, missing keys)] of the web server data."""
+    result = []
+    for platform in sorted((root / "roles/webserver/vars").glob("*.yml")):
+        if platform.name != "main.yml":
+            for name, server in _load(root, platform.relative_to(root))["__webserver_servers"].items():
+                missing = REQUIRED_KEYS - set(server)
+                if missing:
+                    result.append((platform.name, name, sorted(missing)))
+    return result
+
+
+@pytest.fixture(name="tree")
+def tree_fixture(tmp_path):
+    """A copy of the files the places are read from."""
+    for path in ("roles/well_known/meta", "roles/reverse_proxy/meta", "roles/well_known/templates",
+                 "roles/reverse_proxy/templates", "roles/webserver/vars", "molecule/web", "molecule/resources/webroles"):
+        shutil.copytree(ROOT / path, tmp_path / path)
+    return tmp_path
+
+
+def test_the_collection_lists_every_web_server_everywhere():
+    assert inconsistencies(ROOT) == []
+    assert len(places(ROOT)["WEB_SERVER values (molecule/web/variants)"]) == 4
+
+
+def test_the_web_server_data_has_every_key():
+    assert missing_keys(ROOT) == []
+
+
+def test_a_missing_template_names_the_web_server_and_the_place(tree):
+    (tree / "roles/reverse_proxy/templates/caddy/site.caddy.j2").unlink()
+    assert inconsistencies(tree) == ["caddy is not listed in roles/reverse_proxy/templates/<server>/site.*.j2"]
+
+
+def test_a_web_server_only_in_the_scenario_list_is_reported_everywhere_else(tree):
+    with (tree / "molecule/web/variants").open("a", encoding="utf-8") as stream:
+        stream.write("WEB_SERVER=lighttpd\n")
+    messages = inconsistencies(tree)
+    assert "lighttpd is not listed in __webserver_servers (roles/webserver/vars/Debian.yml)" in messages
+    assert "lighttpd is not listed in well_known_webserver choices (roles/well_known/meta/argument_specs.yml)" in messages
+    assert "lighttpd is not listed in webroles_existing (molecule/resources/webroles/vars.yml)" in messages
+    assert not [message for message in messages if not message.startswith("lighttpd ")]
+
+
+def test_a_choice_without_data_is_reported(tree):
+    spec = tree / "roles/well_known/meta/argument_specs.yml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("[nginx, apache, haproxy, caddy]", "[nginx, apache, haproxy, caddy, lighttpd]", 1),
+                    encoding="utf-8")
+    messages = inconsistencies(tree)
+    assert "lighttpd is not listed in __webserver_servers (roles/webserver/vars/Debian.yml)" in messages
+    assert "lighttpd is not listed in reverse_proxy_webserver choices (roles/reverse_proxy/meta/argument_specs.yml)" in messages
+
+
+def test_a_web_server_entry_without_a_package_is_reported(tree):
+    data_file = tree / "roles/webserver/vars/Debian.yml"
+    data = yaml.safe_load(data_file.read_text(encoding="utf-8"))
+    del data["__webserver_servers"]["apache"]["package"]
+    data_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert missing_keys(tree) == [("Debian.yml", "apache", ["package"])]
