@@ -80,7 +80,7 @@ def main() -> None:
             ('DNS query, A (transport: dnspython)', lambda name: transport.query_address(name, 'A')),
             ('TCP + TLS handshake, verified (ssl module)', handshake),
             ('HTTPS GET of the well-known (transport: requests)',
-             lambda name: transport.https_get(address, 443, WELL_KNOWN, name, name, name, 51200)),
+             lambda name: transport.https_get(address, 443, WELL_KNOWN, name, name, 51200)),
             ('HTTPS GET of the well-known (bare ssl socket + http.client)', bare_get),
         ]
         print(f'{len(names)} calls each, no added latency, one thread, {os.cpu_count()} CPUs\n')
