@@ -3,12 +3,15 @@
 The discovery and federation_check benchmarks are limited by CPU at 500 names. This one
 measures, one operation at a time against the same lab (no added latency), what the client
 pays in CPU for each building block the specification requires, through the transport the
-engine uses (dnspython, requests, the ssl module) and, for comparison, the bare ssl module:
+engine uses (dnspython, the collection's one HTTPS client on http.client and ssl) and, for
+comparison, the bare ssl module and the former client on requests:
 
 * one DNS query through `NetworkTransport.query_address` (dnspython),
 * one TCP connection with a verified TLS handshake (ssl module alone, no HTTP),
-* one HTTPS GET of a well-known through `NetworkTransport.https_get` (requests),
-* the same GET written directly on an ssl socket (http.client parses the response).
+* one HTTPS GET of a well-known through `NetworkTransport.https_get` (`_https_client`),
+* the same GET written directly on an ssl socket (http.client parses the response),
+* the same GET through requests, as the collection made it before (`_former_requests_client`),
+* one federation probe through `NetworkTransport.probe_federation`: one TLS connection, two GETs.
 
 A name delegated by well-known needs at least 4 DNS queries and one HTTPS GET; these
 numbers give the lowest CPU per name any client built on these libraries could reach.
@@ -60,8 +63,8 @@ def main() -> None:
         names, _origin = build(lab, args.names, address, origin_address=address)
         transport = transport_from_options({'nameservers': lab.nameservers, 'dns_port': lab.dns_port,
                                             'ca_path': lab.ca_path, 'timeout': 10})
-        # The transport's own trust settings, so both handshakes verify the same way.
-        context = transport._ssl_context  # pylint: disable=protected-access
+        # The transport's own trust settings, so every handshake verifies the same way.
+        context = transport._verify_context  # pylint: disable=protected-access
 
         def handshake(name):
             with socket.create_connection((address, 443), timeout=10) as raw, \
@@ -79,10 +82,20 @@ def main() -> None:
         operations = [
             ('DNS query, A (transport: dnspython)', lambda name: transport.query_address(name, 'A')),
             ('TCP + TLS handshake, verified (ssl module)', handshake),
-            ('HTTPS GET of the well-known (transport: requests)',
-             lambda name: transport.https_get(address, 443, WELL_KNOWN, name, name, name, 51200)),
+            ('HTTPS GET of the well-known (transport: _https_client, http.client)',
+             lambda name: transport.https_get(address, 443, WELL_KNOWN, name, name, 51200)),
             ('HTTPS GET of the well-known (bare ssl socket + http.client)', bare_get),
         ]
+        try:
+            from _former_requests_client import former_https_get  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            print('requests is not installed: the former client is not measured\n')
+        else:
+            operations.append(('HTTPS GET of the well-known (former client: requests)',
+                               lambda name: former_https_get(address, 443, WELL_KNOWN, name, name, 51200, context)))
+        operations.append(('federation probe: TLS + 2 GETs on one connection (transport: _https_client)',
+                           lambda name: transport.probe_federation(address, 443, name, name,
+                                                                   [WELL_KNOWN, WELL_KNOWN])))
         print(f'{len(names)} calls each, no added latency, one thread, {os.cpu_count()} CPUs\n')
         print('| operation | client CPU per call | wall per call |')
         print('|---|---:|---:|')

@@ -49,7 +49,7 @@ out=$PWD/.tmp/ee
 definition=$out/definition
 context=$out/context
 # What the collection's meta/execution-environment.yml must bring into every EE.
-expected_python=(dnspython requests)
+expected_python=(dnspython)
 expected_system=(python3 ca-certificates)
 
 venv=${VENV:-$PWD/.venv}
@@ -160,7 +160,7 @@ build_images() {
   podman run --rm "$ee_image" sh -c \
     'ansible --version | head -n 1; ansible-runner --version | sed "s/^/ansible-runner /";
      ansible-galaxy collection list homeserver.delegation 2>/dev/null | grep "^homeserver";
-     python3 -m pip list 2>/dev/null | grep -E "^(dnspython|requests) "' | sed 's/^/  /'
+     python3 -m pip list 2>/dev/null | grep -E "^dnspython "' | sed 's/^/  /'
 }
 
 # The demo lab of `make demo`: example.test delegated by its web server's well-known to

@@ -51,7 +51,7 @@ options:
         open-file limit is low (each resolution holds up to 4 sockets).
     type: int
 extends_documentation_fragment:
-  - homeserver.delegation.requirements.dns_and_https
+  - homeserver.delegation.requirements.dns
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
   - homeserver.delegation.connection.name_timeout
@@ -233,7 +233,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._connection 
     transport_from_options,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import (
-    DNS_AND_HTTPS,
+    DNS_ONLY,
     MissingLibraryError,
     require,
 )
@@ -257,7 +257,7 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("server_discovery: concurrency must be at least 1, got %d"
                                      % concurrency)
         try:
-            require(DNS_AND_HTTPS)
+            require(DNS_ONLY)
             transport = self.transport_factory(options)
         except MissingLibraryError as exc:
             raise AnsibleLookupError(

@@ -25,7 +25,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._problems im
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     TransportError,
     is_ip_address,
-    lookup_host_addresses,
+    lookup_one_host,
     url_host,
 )
 
@@ -109,16 +109,16 @@ def _options(transport, url, headers):
     path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
     host_header = url_host(host) + (":%d" % parts.port if parts.port else "")
     if is_ip_address(host):
-        addresses, sni = [host], None
+        addresses = [host]
     else:
-        resolved = lookup_host_addresses(transport, host)
-        addresses, sni = resolved.addresses, host
+        resolved = lookup_one_host(transport, host)
+        addresses = resolved.addresses
         if not addresses:
             return None, "%s has no address (%s)" % (host, resolved.describe())
     failure = None
     for address in addresses:
         try:
-            return transport.https_get(address, port, path, host_header, host, sni, PREFLIGHT_MAX_BYTES,
+            return transport.https_get(address, port, path, host_header, host, PREFLIGHT_MAX_BYTES,
                                        extra_headers=headers, method="OPTIONS"), None
         except TransportError as exc:
             failure = exc

@@ -7,16 +7,18 @@
 This module is internal to the homeserver.delegation collection and may change at any time.
 
 Each library is imported once, guarded, with its traceback kept; the other files take the
-module objects from here (``dns``, ``requests``, ``urllib3``, the ``cryptography`` names),
-which are None when the library is missing. What each plugin needs (documented by the
+module objects from here (``dns``, the ``cryptography`` names), which are None when the
+library is missing. What each plugin needs (documented by the
 ``homeserver.delegation.requirements`` doc fragment):
 
 ============================= =====================================================
-srv_info, srv_record          dnspython
-well_known_info, the lookup   dnspython, requests
-federation_check              dnspython, requests, cryptography (certificates and
-                              the ed25519 signatures of the key response)
+srv_info, srv_record,         dnspython
+well_known_info, the lookup
+federation_check              dnspython, cryptography (certificates and the
+                              ed25519 signatures of the key response)
 ============================= =====================================================
+
+HTTPS needs no library beyond Python's own (``_https_client`` explains why).
 
 A plugin calls :func:`require` (a module through ``_connection.run_module_check``) before it
 starts, so a missing library is one clear message naming the package, never a traceback or
@@ -47,17 +49,6 @@ else:
     _DNSPYTHON_ERROR = None
 
 try:
-    import requests
-    import requests.adapters
-    import urllib3
-    import urllib3.connection
-except ImportError:
-    requests = urllib3 = None
-    _REQUESTS_ERROR = traceback.format_exc()
-else:
-    _REQUESTS_ERROR = None
-
-try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -69,24 +60,21 @@ else:
     _CRYPTOGRAPHY_ERROR = None
 
 #: What the other files take from here (the modules are None when their library is missing).
-__all__ = ["dns", "requests", "urllib3", "x509", "InvalidSignature", "Ed25519PublicKey", "NameOID",
-           "IMPORT_ERRORS", "HAS_DNSPYTHON", "HAS_REQUESTS", "HAS_CRYPTOGRAPHY", "DNS_ONLY", "DNS_AND_HTTPS",
+__all__ = ["dns", "x509", "InvalidSignature", "Ed25519PublicKey", "NameOID",
+           "IMPORT_ERRORS", "HAS_DNSPYTHON", "HAS_CRYPTOGRAPHY", "DNS_ONLY",
            "FEDERATION", "MissingLibraryError", "require"]
 
 #: library (its name on PyPI) -> the traceback of its failed import, or None when installed.
 IMPORT_ERRORS = {
     "dnspython": _DNSPYTHON_ERROR,
-    "requests": _REQUESTS_ERROR,
     "cryptography": _CRYPTOGRAPHY_ERROR,
 }
 HAS_DNSPYTHON = _DNSPYTHON_ERROR is None
-HAS_REQUESTS = _REQUESTS_ERROR is None
 HAS_CRYPTOGRAPHY = _CRYPTOGRAPHY_ERROR is None
 
 #: What each plugin needs, in the order to report them.
 DNS_ONLY = ("dnspython",)
-DNS_AND_HTTPS = ("dnspython", "requests")
-FEDERATION = ("dnspython", "requests", "cryptography")
+FEDERATION = ("dnspython", "cryptography")
 
 
 class MissingLibraryError(ImportError):

@@ -106,7 +106,6 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     NO_RECORDS,
-    HostAddresses,
     lookup_host_addresses,
     url_host,
 )
@@ -312,26 +311,9 @@ class ServerDiscovery:
             executor = self._executor
         return executor.submit(function)
 
-    def _run_parallel(self, functions):
-        """Run single transport calls concurrently (the first in this thread); return results."""
-        if not self.parallel:
-            return [function() for function in functions]
-        futures = [self._submit(function) for function in functions[1:]]
-        first = functions[0]()
-        return [first] + [future.result() for future in futures]
-
     def _lookup_hosts(self, hosts, transport):
-        """AAAA and A of every host in ``hosts`` (all at once when parallel)."""
-        futures = []
-        for host in hosts:
-            futures.append((host,
-                            self._submit(lambda host=host: transport.query_address(host, "AAAA")),
-                            self._submit(lambda host=host: transport.query_address(host, "A"))))
-        return [HostAddresses(host, aaaa.result(), a.result()) for host, aaaa, a in futures]
-
-    def _lookup_host(self, host, transport):
-        """AAAA and A of one host, in parallel."""
-        return lookup_host_addresses(transport, host, self._run_parallel)
+        """AAAA and A of every host in ``hosts`` (all queries at once when parallel)."""
+        return lookup_host_addresses(transport, hosts, self._submit if self.parallel else None)
 
     # --- public API ----------------------------------------------------------------------
 
@@ -448,7 +430,7 @@ class ServerDiscovery:
         if trace.speculate:
             prefetched_srv = self._start_srv_queries(hostname, trace.transport)
         fetch = fetch_server_well_known(trace.transport, hostname,
-                                        resolve_addresses=lambda host: self._lookup_host(host, trace.transport),
+                                        resolve_addresses=lambda host: self._lookup_hosts([host], trace.transport)[0],
                                         now=self.clock())
         _trace_well_known(fetch, trace)
         if fetch.valid:
@@ -619,7 +601,7 @@ class ServerDiscovery:
     # --- addresses -----------------------------------------------------------------------
 
     def _resolve_final_host(self, host, trace, label):
-        resolved = self._lookup_host(host, trace.transport)
+        (resolved,) = self._lookup_hosts([host], trace.transport)
         self._trace_addresses(resolved, trace, label)
         if not resolved.addresses:
             raise trace.fail("%s has no address: %s" % (host, resolved.describe()),

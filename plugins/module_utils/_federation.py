@@ -57,7 +57,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._shared_transport import SharedTransport
 from ansible_collections.homeserver.delegation.plugins.module_utils._srv_info import srv_info
-from ansible_collections.homeserver.delegation.plugins.module_utils._transport import url_host
+from ansible_collections.homeserver.delegation.plugins.module_utils._transport import is_ip_address, url_host
 from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import well_known_info
 
 VERSION_PATH = "/_matrix/federation/v1/version"
@@ -112,7 +112,7 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
 
     tls = probe["tls"]
     report["tls"] = {"version": tls.get("version"), "cipher": tls.get("cipher"), "verified": tls.get("verified"),
-                     "sni": tls_server_name if tls_server_name and not _is_ip(tls_server_name) else None,
+                     "sni": tls_server_name if tls_server_name and not is_ip_address(tls_server_name.strip("[]")) else None,
                      "verify_message": tls.get("verify_message")}
     description = None
     if tls.get("certificate_der"):
@@ -150,15 +150,6 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
         report["server_keys"].update(keys)
     report["ok"] = not is_error(problems)
     return report
-
-
-def _is_ip(text):
-    import ipaddress
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _well_known_problems(well_known):

@@ -133,7 +133,7 @@ class NameBudgetTransport:
         self._after(what, answer.rcode == TIMEOUT, limit)
         return answer
 
-    def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None,
+    def https_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
                   method="GET"):
         what = "%s https://%s%s (%s port %d)" % (method, host_header, path, url_host(address), port)
         limit = self._limit()
@@ -143,7 +143,7 @@ class NameBudgetTransport:
                                             "(name_timeout, %g s) was spent"
                                  % (host_header, path, address, port, self.budget.seconds))
         try:
-            return self._transport.https_get(address, port, path, host_header, tls_server_name, sni, max_bytes,
+            return self._transport.https_get(address, port, path, host_header, tls_server_name, max_bytes,
                                              extra_headers, **limit, **_method(method))
         except TransportError as exc:
             self._after(what, exc.kind == "timeout", limit)

@@ -67,16 +67,16 @@ class SharedTransport:
         return self._once((family, host), lambda: self._transport.query_address(host, family, **_limit(timeout)),
                           timeout)
 
-    def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None,
+    def https_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
                   timeout=None, method="GET"):
         """The wrapped transport's https_get, once per identical request."""
         def call():
-            return self._transport.https_get(address, port, path, host_header, tls_server_name, sni, max_bytes,
+            return self._transport.https_get(address, port, path, host_header, tls_server_name, max_bytes,
                                              extra_headers, **_limit(timeout),
                                              **({} if method == "GET" else {"method": method}))
         if extra_headers:
             return call()
-        return self._once((method, address, port, path, host_header, tls_server_name, sni, max_bytes), call, timeout)
+        return self._once((method, address, port, path, host_header, tls_server_name, max_bytes), call, timeout)
 
     def probe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
         """The wrapped transport's probe_federation (never shared)."""

@@ -47,17 +47,16 @@ def _service_report(service_name, answer, transport, executor):
         "error": answer.error,
         "records": [],
     }
-    futures = {}
+    targets = []
     for record in records:
         target = _dns_name(record.target)
         entry = {"priority": record.priority, "weight": record.weight, "port": record.port, "target": target,
                  "addresses": [], "is_cname": False, "cname_chain": []}
         report["records"].append(entry)
-        if target != "." and target not in futures:
-            # Only single transport calls wait in the pool's threads: the pair of queries of a
-            # target runs one after the other in its own task, so no task waits on another.
-            futures[target] = executor.submit(lookup_host_addresses, transport, target)
-    resolved_by_target = dict((target, future.result()) for target, future in futures.items())
+        if target != "." and target not in targets:
+            targets.append(target)
+    # Single queries go to the pool; this thread (not one of the pool's) waits for them.
+    resolved_by_target = dict(zip(targets, lookup_host_addresses(transport, targets, executor.submit)))
     for entry in report["records"]:
         resolved = resolved_by_target.get(entry["target"])
         if resolved is not None:

@@ -33,7 +33,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     AddressAnswer,
     HostAddresses,
-    lookup_host_addresses,
+    lookup_one_host,
     url_host,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown import (
@@ -63,7 +63,7 @@ def _pinned_resolver(transport, hostname, address):
     """A resolve_addresses() for the engine's fetch that sends hostname to one address."""
     def resolve(host):
         if host != hostname:
-            return lookup_host_addresses(transport, host)
+            return lookup_one_host(transport, host)
         family_aaaa = ":" in address
         return HostAddresses(
             host,
@@ -89,7 +89,7 @@ def _describe_answer(fetch):
 
 
 def _server_document(transport, hostname, expected_server, now, executor):
-    resolved = lookup_host_addresses(transport, hostname)
+    resolved = lookup_one_host(transport, hostname)
     addresses = resolved.addresses
     if addresses:
         futures = [(address, executor.submit(fetch_server_well_known, transport, hostname,
@@ -181,7 +181,7 @@ def _get(transport, url):
     Returns (response, None) or (None, (error_code, message)).
     """
     attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=url)
-    response = get_once(transport, url, lambda host: lookup_host_addresses(transport, host), attempt)
+    response = get_once(transport, url, lambda host: lookup_one_host(transport, host), attempt)
     if response is None:
         return None, (attempt.error_code, attempt.error)
     return response, None
@@ -208,7 +208,7 @@ def _client_document(transport, hostname, expected_base_url):
         return {"cors": cors}
 
     fetch = WellKnownFetch(hostname=hostname, url=url)
-    response = follow_redirects(transport, fetch, lambda host: lookup_host_addresses(transport, host), check_cors)
+    response = follow_redirects(transport, fetch, lambda host: lookup_one_host(transport, host), check_cors)
     report["redirects"] = [dict(hop) for hop in fetch.redirects]
     if response is None:
         problems.append(problem(fetch.error_code, fetch.error))

@@ -71,7 +71,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._transport i
     TransportError,
     is_internal_address,
     is_ip_address,
-    lookup_host_addresses,
+    lookup_one_host,
     url_host,
 )
 
@@ -253,7 +253,7 @@ def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=Non
     """
     if resolve_addresses is None:
         def resolve_addresses(host):
-            return lookup_host_addresses(transport, host)
+            return lookup_one_host(transport, host)
     if now is None:
         now = time.time()
 
@@ -376,10 +376,10 @@ def get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
     host_header = url_host(host) + (":%d" % parts.port if parts.port else "")
 
     if is_ip_address(host):
-        addresses, sni = [host], None
+        addresses = [host]
     else:
         resolved = resolve_addresses(host)
-        addresses, sni = resolved.addresses, host
+        addresses = resolved.addresses
         if not addresses:
             code = "no_address" if not fetch.redirects else "unreachable"
             _failed(fetch, code, "cannot request %s: %s has no address (%s)"
@@ -397,11 +397,10 @@ def get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
 
     last_error = None
     for address in addresses:
-        attempt = {"url": url, "address": address, "port": port, "sni": sni}
+        attempt = {"url": url, "address": address, "port": port, "sni": None if is_ip_address(host) else host}
         fetch.attempts.append(attempt)
         try:
-            response = transport.https_get(address, port, path, host_header, host, sni,
-                                           MAX_BODY_BYTES)
+            response = transport.https_get(address, port, path, host_header, host, MAX_BODY_BYTES)
         except TransportError as exc:
             attempt["outcome"] = "%s: %s" % (exc.kind, exc.message)
             last_error = exc
@@ -410,6 +409,8 @@ def get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
             break
         attempt["outcome"] = "HTTP %d" % response.status
         return response
-    kind = last_error.kind if last_error.kind in ("timeout", "tls_invalid") else "unreachable"
+    # A failed handshake is a certificate the client cannot accept, as homeservers see it.
+    kind = {"timeout": "timeout", "tls_invalid": "tls_invalid", "tls_handshake": "tls_invalid"}.get(
+        last_error.kind, "unreachable")
     _failed(fetch, kind, "cannot request %s: %s" % (url, last_error.message))
     return None

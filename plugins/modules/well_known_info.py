@@ -54,7 +54,7 @@ options:
       - A different value is reported as a C(mismatch) error.
     type: str
 extends_documentation_fragment:
-  - homeserver.delegation.requirements.dns_and_https
+  - homeserver.delegation.requirements.dns
   - homeserver.delegation.connection
   - homeserver.delegation.connection.redirects
   - homeserver.delegation.connection.name_timeout
@@ -267,7 +267,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._connection 
     redirect_argument_spec,
     run_module_check,
 )
-from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import DNS_AND_HTTPS
+from ansible_collections.homeserver.delegation.plugins.module_utils._dependencies import DNS_ONLY
 from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import well_known_info
 
 
@@ -285,7 +285,7 @@ def main():
     result = run_module_check(module, lambda transport: well_known_info(
         transport, module.params["server_name"], tuple(module.params["documents"]),
         module.params["expected_server"], module.params["expected_base_url"],
-        name_timeout=name_timeout_from_options(module.params)), DNS_AND_HTTPS)
+        name_timeout=name_timeout_from_options(module.params)), DNS_ONLY)
     module.exit_json(changed=False, **result)
 
 

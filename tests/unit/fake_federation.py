@@ -97,12 +97,12 @@ class FakeFederationTransport(FakeTransport):
         self.validate_certs = validate_certs
         self.probe_calls = []
 
-    def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None,
+    def https_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
                   method="GET"):
         url = "https://%s%s" % (host_header, path)
         spec = self.address_responses.get((address, url)) if method == "GET" else None
         if spec is None:
-            return super().https_get(address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers,
+            return super().https_get(address, port, path, host_header, tls_server_name, max_bytes, extra_headers,
                                      method)
         self._record("GET %s via %s" % (url, address))
         if spec.get("fetch_error"):

@@ -26,6 +26,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._transport i
     SrvAnswer,
     SrvRecord,
     TransportError,
+    is_ip_address,
 )
 
 CORPUS_PATH = os.path.join(os.path.dirname(__file__), "data", "resolution-cases.json")
@@ -37,6 +38,11 @@ _FETCH_ERROR_KINDS = {
     "tls_verification_failed": "tls_invalid",
     "timeout": "timeout",
 }
+
+
+def _sni(tls_server_name):
+    """The SNI the real client sends for ``tls_server_name``: none for an IP address."""
+    return None if is_ip_address(tls_server_name) else tls_server_name
 
 
 def load_corpus():
@@ -138,13 +144,13 @@ class FakeTransport:
             rcode = "NODATA" if self._exists(name) else "NXDOMAIN"
         return AddressAnswer(host, family, rcode, addresses, chain, None)
 
-    def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes,
+    def https_get(self, address, port, path, host_header, tls_server_name, max_bytes,
                   extra_headers=None, method="GET"):
         url = "https://%s%s" % (host_header, path)
         self._record("%s %s" % (method, url))
         with self._lock:
             self.http_calls.append({"url": url, "address": address, "port": port,
-                                    "host_header": host_header, "sni": sni, "method": method,
+                                    "host_header": host_header, "sni": _sni(tls_server_name), "method": method,
                                     "extra_headers": dict(extra_headers or {}),
                                     "tls_server_name": tls_server_name, "max_bytes": max_bytes})
         spec = self.responses.get(url if method == "GET" else "%s %s" % (method, url))

@@ -56,7 +56,7 @@ class DrippingTransport(FakeFederationTransport):
     def query_address(self, host, family, timeout=None):
         return super().query_address(host, family)
 
-    def https_get(self, address, port, path, host_header, tls_server_name, sni, max_bytes, extra_headers=None,
+    def https_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
                   method="GET", timeout=None):
         self._record("%s https://%s%s via %s" % (method, host_header, path, address))
         self._drip(timeout)
@@ -99,10 +99,10 @@ def test_a_call_gets_the_time_left_when_it_is_less_than_the_timeout():
     inner._drip = inner.given_timeouts.append  # no sleeping here
     wrapped = NameBudgetTransport(inner, NameBudget(8.0, clock=clock))
     with pytest.raises(TransportError):
-        wrapped.https_get("42.0.0.1", 443, "/x", NAME, NAME, NAME, 100)
+        wrapped.https_get("42.0.0.1", 443, "/x", NAME, NAME, 100)
     clock.now += 6.0
     with pytest.raises(TransportError):
-        wrapped.https_get("42.0.0.2", 443, "/x", NAME, NAME, NAME, 100)
+        wrapped.https_get("42.0.0.2", 443, "/x", NAME, NAME, 100)
     # First call: 8 s left, more than the timeout, so no override; second: 2 s left.
     assert inner.given_timeouts == [None, pytest.approx(2.0)]
 
@@ -116,7 +116,7 @@ def test_nothing_is_started_once_the_budget_is_spent():
     srv = wrapped.query_srv("_matrix-fed._tcp." + NAME)
     address = wrapped.query_address(NAME, "AAAA")
     with pytest.raises(TransportError) as caught:
-        wrapped.https_get("42.0.0.1", 443, "/.well-known/matrix/server", NAME, NAME, NAME, 100)
+        wrapped.https_get("42.0.0.1", 443, "/.well-known/matrix/server", NAME, NAME, 100)
     probe = wrapped.probe_federation("42.0.0.1", 8448, NAME, NAME, ["/v"])
     assert inner.log == []
     assert (srv.rcode, address.rcode, caught.value.kind, probe["error"]["kind"]) == (
@@ -252,7 +252,7 @@ def test_a_call_cut_short_by_the_budget_is_named_even_if_it_timed_out_a_moment_e
     budget = NameBudget(2.0, clock=clock)
     wrapped = NameBudgetTransport(inner, budget)
     with pytest.raises(TransportError):
-        wrapped.https_get("42.0.0.1", 443, "/x", NAME, NAME, NAME, 100)
+        wrapped.https_get("42.0.0.1", 443, "/x", NAME, NAME, 100)
     # Given the 2 s left (less than its 5 s timeout), it timed out: the budget cut it short.
     assert "GET https://drip.test/x (42.0.0.1 port 443)" in budget.problem(NAME)["message"]
 
@@ -263,5 +263,5 @@ def test_a_call_that_timed_out_on_its_own_timeout_is_not_blamed_on_the_budget():
     inner._drip = inner.given_timeouts.append
     budget = NameBudget(60.0, clock=clock)
     with pytest.raises(TransportError):
-        NameBudgetTransport(inner, budget).https_get("42.0.0.1", 443, "/x", NAME, NAME, NAME, 100)
+        NameBudgetTransport(inner, budget).https_get("42.0.0.1", 443, "/x", NAME, NAME, 100)
     assert budget.problem(NAME) is None

@@ -47,7 +47,7 @@ def test_errors_are_shared_and_attributes_pass_through():
     shared = SharedTransport(network)
     for _attempt in range(2):
         with pytest.raises(TransportError):
-            shared.https_get("42.0.0.1", 443, "/x", "example.org", "example.org", "example.org", 100)
+            shared.https_get("42.0.0.1", 443, "/x", "example.org", "example.org", 100)
     assert network.log == ["GET " + URL]
     assert shared.validate_certs is False
     shared.probe_federation("42.0.0.1", 8448, "example.org", "example.org", ["/"])

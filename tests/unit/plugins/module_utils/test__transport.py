@@ -149,9 +149,8 @@ def web(pki):
     server.shutdown()
 
 
-def _get(transport, web, path="/", name="matrix.test", sni="matrix.test", max_bytes=51200):
-    return transport.https_get("127.0.0.1", web.server_address[1], path, name, name, sni,
-                               max_bytes)
+def _get(transport, web, path="/", name="matrix.test", max_bytes=51200):
+    return transport.https_get("127.0.0.1", web.server_address[1], path, name, name, max_bytes)
 
 
 def test_connects_to_the_address_with_sni_host_and_verified_name(pki, web):
@@ -170,7 +169,7 @@ def test_connects_to_the_address_with_sni_host_and_verified_name(pki, web):
 def test_another_method_is_sent_the_same_way(pki, web):
     transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
     response = transport.https_get("127.0.0.1", web.server_address[1], "/.well-known/matrix/client", "matrix.test",
-                                   "matrix.test", "matrix.test", 4096, method="OPTIONS",
+                                   "matrix.test", 4096, method="OPTIONS",
                                    extra_headers={"Origin": "https://app.test", "Access-Control-Request-Method": "GET"})
     assert response.status == 204 and response.body == b""
     assert response.headers.get("access-control-allow-origin") == "*"
@@ -180,7 +179,7 @@ def test_another_method_is_sent_the_same_way(pki, web):
 
 def test_ip_literal_sends_no_sni_and_checks_the_ip(pki, web):
     transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
-    response = _get(transport, web, name="127.0.0.1", sni=None)
+    response = _get(transport, web, name="127.0.0.1")
     assert response.status == 200
     assert web.seen[-1]["sni"] is None
     assert web.seen[-1]["host"] == "127.0.0.1"
@@ -189,7 +188,7 @@ def test_ip_literal_sends_no_sni_and_checks_the_ip(pki, web):
 def test_certificate_for_another_name_is_tls_invalid(pki, web):
     transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=5)
     with pytest.raises(TransportError) as caught:
-        _get(transport, web, name="other.test", sni="other.test")
+        _get(transport, web, name="other.test")
     assert caught.value.kind == "tls_invalid"
     assert "other.test" in caught.value.message
 
@@ -213,7 +212,7 @@ def test_untrusted_ca_is_tls_invalid(web):
 
 def test_validate_certs_false_accepts_any_certificate(web):
     transport = NetworkTransport(nameservers=["127.0.0.1"], timeout=5, validate_certs=False)
-    assert _get(transport, web, name="other.test", sni="other.test").status == 200
+    assert _get(transport, web, name="other.test").status == 200
 
 
 def test_redirects_are_returned_not_followed(pki, web):
@@ -251,7 +250,7 @@ def test_refused_connection_is_unreachable():
         port = probe.getsockname()[1]
     transport = NetworkTransport(nameservers=["127.0.0.1"], timeout=5)
     with pytest.raises(TransportError) as caught:
-        transport.https_get("127.0.0.1", port, "/", "matrix.test", "matrix.test", "matrix.test",
+        transport.https_get("127.0.0.1", port, "/", "matrix.test", "matrix.test",
                             51200)
     assert caught.value.kind == "unreachable"
     # The message names no private class of the collection.
@@ -278,7 +277,7 @@ def test_a_shorter_timeout_given_to_one_request_ends_it_sooner(pki, web, path):
     transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=30)
     started = time.monotonic()
     with pytest.raises(TransportError) as caught:
-        transport.https_get("127.0.0.1", web.server_address[1], path, "matrix.test", "matrix.test", "matrix.test",
+        transport.https_get("127.0.0.1", web.server_address[1], path, "matrix.test", "matrix.test",
                             51200, timeout=0.5)
     assert caught.value.kind == "timeout"
     assert "no complete response within 0.5 s" in caught.value.message
@@ -298,8 +297,7 @@ def test_a_shorter_timeout_given_to_one_probe_ends_it_sooner(pki, web):
 def test_a_longer_timeout_given_to_one_request_does_not_extend_the_transports(pki, web):
     transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=0.5)
     with pytest.raises(TransportError) as caught:
-        transport.https_get("127.0.0.1", web.server_address[1], "/drip-body", "matrix.test", "matrix.test",
-                            "matrix.test", 51200, timeout=60)
+        transport.https_get("127.0.0.1", web.server_address[1], "/drip-body", "matrix.test", "matrix.test", 51200, timeout=60)
     assert "no complete response within 0.5 s" in caught.value.message
 
 
@@ -338,7 +336,7 @@ def test_a_tls_handshake_sent_one_byte_at_a_time_times_out_at_the_deadline(pki, 
     transport = NetworkTransport(nameservers=["127.0.0.1"], ca_path=pki["ca"], timeout=1)
     started = time.monotonic()
     with pytest.raises(TransportError) as caught:
-        transport.https_get("127.0.0.1", slow_handshake, "/", "matrix.test", "matrix.test", "matrix.test", 51200)
+        transport.https_get("127.0.0.1", slow_handshake, "/", "matrix.test", "matrix.test", 51200)
     assert caught.value.kind == "timeout"
     assert time.monotonic() - started < 20
 
@@ -535,3 +533,32 @@ def test_a_shorter_timeout_given_to_one_dns_query_ends_it_sooner():
     finally:
         udp.close()
         tcp.close()
+
+
+def _record_submit(submitted):
+    """A submit(callable) -> future that runs the call at once and counts it."""
+    from concurrent.futures import Future
+
+    def submit(call):
+        submitted.append(call)
+        future = Future()
+        future.set_result(call())
+        return future
+    return submit
+
+
+@pytest.mark.parametrize("concurrent", [False, True], ids=["one-after-the-other", "submitted"])
+def test_one_host_lookup_answers_each_host_in_order_ipv6_first(concurrent):
+    from fake_transport import FakeTransport
+    transport = FakeTransport({"AAAA": {"a.test": ["2001:db8::1"]},
+                               "A": {"a.test": ["192.0.2.1"], "b.test": ["192.0.2.2"]}})
+    submitted = []
+    resolved = _transport.lookup_host_addresses(transport, ["a.test", "b.test", "c.test"],
+                                                _record_submit(submitted) if concurrent else None)
+    assert [(item.host, item.addresses) for item in resolved] == [
+        ("a.test", ["2001:db8::1", "192.0.2.1"]), ("b.test", ["192.0.2.2"]), ("c.test", [])]
+    assert (resolved[1].aaaa.rcode, resolved[2].a.rcode) == ("NODATA", "NXDOMAIN")
+    # Submitted: every query but the first, which runs in the calling thread.
+    assert len(submitted) == (5 if concurrent else 0)
+    assert sorted(transport.log) == sorted("%s %s" % (family, host) for host in ("a.test", "b.test", "c.test")
+                                           for family in ("AAAA", "A"))

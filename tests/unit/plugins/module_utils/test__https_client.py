@@ -2,12 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The federation TLS client against a real TLS server on loopback (no root, no network).
+"""The HTTPS client against a real TLS server on loopback (no root, no network).
 
-It verifies the certificate first; when that fails it connects again without verification so
-the report can still show the certificate and the answers, and says why verification failed.
-The server here is Python's own TLS and HTTP/1.1 server with certificates from a throw-away
-CA, so the handshakes, the SNI and the verification are the real ones.
+A federation probe verifies the certificate first; when that fails it connects again without
+verification so the report can still show the certificate and the answers, and says why
+verification failed. A single request refuses what does not verify. Both share the error
+kinds. The server here is Python's own TLS and HTTP/1.1 server with certificates from a
+throw-away CA, so the handshakes, the SNI and the verification are the real ones.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.homeserver.delegation.plugins.module_utils._tls_client import (
-    MAX_RESPONSE_BYTES,
-    probe_federation_target,
+from ansible_collections.homeserver.delegation.plugins.module_utils._https_client import (
+    TransportError,
+    USER_AGENT,
+    https_request,
+    probe,
 )
+
+MAX_RESPONSE_BYTES = 256 * 1024
 
 NAME = "matrix.example.org"
 PATHS = ["/_matrix/federation/v1/version", "/_matrix/key/v2/server"]
@@ -80,6 +85,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
         self.server.requests.append((self.path, self.headers.get("Host")))
+        self.server.user_agents.append(self.headers.get("User-Agent"))
         body = self.server.bodies.get(self.path, b'{"server": {"name": "test"}}')
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -103,6 +109,7 @@ class TlsServer:
         self.httpd.daemon_threads = True
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.requests = []
+        self.httpd.user_agents = []
         self.httpd.bodies = bodies or {}
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -111,6 +118,10 @@ class TlsServer:
     @property
     def requests(self):
         return self.httpd.requests
+
+    @property
+    def user_agents(self):
+        return self.httpd.user_agents
 
     def close(self):
         self.httpd.shutdown()
@@ -140,15 +151,15 @@ def verifying(authority):
     return context
 
 
-def probe(server, tls_server_name=NAME, verify_context=None, timeout=5.0, host_header=NAME + ":8448"):
-    return probe_federation_target("127.0.0.1", server.port, tls_server_name, host_header, PATHS, timeout,
-                                   verify_context)
+def probe_server(server, tls_server_name=NAME, verify_context=None, timeout=5.0, host_header=NAME + ":8448"):
+    return probe("127.0.0.1", server.port, tls_server_name, host_header, PATHS, MAX_RESPONSE_BYTES, timeout,
+                 verify_context)
 
 
 def test_a_trusted_certificate_for_the_name_verifies_in_one_handshake(authority, serve):
     cert = authority.issue([NAME])
     server = serve(cert)
-    result = probe(server, verify_context=verifying(authority))
+    result = probe_server(server, verify_context=verifying(authority))
     assert result["error"] is None
     tls = result["tls"]
     assert (tls["verified"], tls["verify_code"], tls["verify_message"]) == (True, None, None)
@@ -168,7 +179,7 @@ def test_a_failed_verification_is_retried_without_it_and_reported(authority, ser
     issuing = authority if issuer == "trusted" else CertificateAuthority(tmp_path, issuer)
     cert = issuing.issue(names)
     server = serve(cert, {PATHS[0]: b'{"server": {"name": "Synapse"}}'})
-    result = probe(server, verify_context=verifying(authority))
+    result = probe_server(server, verify_context=verifying(authority))
     assert result["error"] is None
     tls = result["tls"]
     assert tls["verified"] is False
@@ -181,7 +192,7 @@ def test_a_failed_verification_is_retried_without_it_and_reported(authority, ser
 
 def test_without_a_verifying_context_nothing_is_verified_and_nothing_retried(authority, serve):
     server = serve(authority.issue([NAME]))
-    result = probe(server, verify_context=None)
+    result = probe_server(server, verify_context=None)
     assert result["error"] is None
     assert (result["tls"]["verified"], result["tls"]["verify_code"]) == (False, None)
     assert server.sni == [NAME]
@@ -189,17 +200,17 @@ def test_without_a_verifying_context_nothing_is_verified_and_nothing_retried(aut
 
 def test_an_ip_literal_is_verified_against_the_ip_and_sends_no_sni(authority, serve):
     server = serve(authority.issue(ip_addresses=["127.0.0.1"]))
-    result = probe(server, tls_server_name="127.0.0.1", verify_context=verifying(authority),
-                   host_header="127.0.0.1:8448")
+    result = probe_server(server, tls_server_name="127.0.0.1", verify_context=verifying(authority),
+                          host_header="127.0.0.1:8448")
     assert result["tls"]["verified"] is True
     assert server.sni == [None]
 
 
-def test_a_body_above_the_cap_is_cut_and_flagged(authority, serve):
+def test_a_body_announced_above_the_cap_is_flagged_without_reading_it(authority, serve):
     server = serve(authority.issue([NAME]), {PATHS[1]: b"x" * (MAX_RESPONSE_BYTES + 10)})
-    result = probe(server, verify_context=verifying(authority))
+    result = probe_server(server, verify_context=verifying(authority))
     response = result["responses"][PATHS[1]]
-    assert response["too_large"] is True and len(response["body"]) == MAX_RESPONSE_BYTES
+    assert response["too_large"] is True and response["body"] == b""
 
 
 def _listener():
@@ -213,8 +224,8 @@ def test_a_closed_port_is_refused():
     listener = _listener()
     port = listener.getsockname()[1]
     listener.close()
-    result = probe_federation_target("127.0.0.1", port, NAME, NAME, PATHS, 5.0, None)
-    assert result["error"] == {"kind": "refused", "message": "connection refused"}
+    result = probe("127.0.0.1", port, NAME, NAME, PATHS, MAX_RESPONSE_BYTES, 5.0, None)
+    assert result["error"] == {"kind": "unreachable", "message": "connection refused"}
     assert result["tls"] is None and result["responses"] == {}
 
 
@@ -229,8 +240,8 @@ def test_plain_http_on_the_port_is_a_failed_handshake(authority):
     thread = threading.Thread(target=answer_plain_http, daemon=True)
     thread.start()
     try:
-        result = probe_federation_target("127.0.0.1", listener.getsockname()[1], NAME, NAME, PATHS, 5.0,
-                                         verifying(authority))
+        result = probe("127.0.0.1", listener.getsockname()[1], NAME, NAME, PATHS, MAX_RESPONSE_BYTES, 5.0,
+                       verifying(authority))
     finally:
         thread.join(5)
         listener.close()
@@ -241,8 +252,112 @@ def test_plain_http_on_the_port_is_a_failed_handshake(authority):
 def test_a_server_that_never_completes_the_handshake_times_out():
     listener = _listener()  # accepts (the kernel's backlog) but never speaks TLS
     try:
-        result = probe_federation_target("127.0.0.1", listener.getsockname()[1], NAME, NAME, PATHS, 0.5, None)
+        result = probe("127.0.0.1", listener.getsockname()[1], NAME, NAME, PATHS, MAX_RESPONSE_BYTES, 0.5, None)
     finally:
         listener.close()
     assert result["error"]["kind"] == "timeout"
     assert "0.5 s" in result["error"]["message"]
+
+
+# --- one client for both uses: the same verification, errors, caps and User-Agent ---------------
+
+
+def request(server, tls_server_name=NAME, verify_context=None, path=PATHS[0], max_bytes=MAX_RESPONSE_BYTES):
+    return https_request("127.0.0.1", server.port, tls_server_name, NAME, "GET", path, max_bytes, 5.0,
+                         verify_context)
+
+
+def test_a_request_and_a_probe_send_the_same_user_agent(authority, serve):
+    server = serve(authority.issue([NAME]))
+    request(server, verify_context=verifying(authority))
+    probe_server(server, verify_context=verifying(authority))
+    assert server.user_agents == ["homeserver.delegation"] * 3
+    assert USER_AGENT == "homeserver.delegation"
+
+
+def test_a_single_request_refuses_a_failed_verification_without_retrying(authority, serve):
+    server = serve(authority.issue(["other.example.org"]))
+    with pytest.raises(TransportError) as caught:
+        request(server, verify_context=verifying(authority))
+    assert caught.value.kind == "tls_invalid"
+    assert "https://%s%s (127.0.0.1 port %d): certificate verification failed: " % (NAME, PATHS[0], server.port) \
+        in caught.value.message
+    assert "mismatch" in caught.value.message.lower()
+    assert server.sni == [NAME] and server.requests == []
+
+
+@pytest.mark.parametrize("size, too_large, body_read", [
+    pytest.param(99, False, 99, id="below-the-cap"),
+    pytest.param(100, True, 100, id="at-the-cap-cut"),
+    pytest.param(101, True, 0, id="content-length-above-the-cap-not-read"),
+])
+def test_the_body_cap_is_the_same_rule_for_a_request_and_a_probe(authority, serve, size, too_large, body_read):
+    server = serve(authority.issue([NAME]), {PATHS[0]: b"x" * size})
+    single = request(server, verify_context=verifying(authority), max_bytes=100)
+    probed = probe("127.0.0.1", server.port, NAME, NAME, PATHS[:1], 100, 5.0,
+                   verifying(authority))["responses"][PATHS[0]]
+    assert (single.too_large, probed["too_large"]) == (too_large, too_large)
+    assert single.body == probed["body"] == b"x" * body_read
+
+
+def test_plain_http_on_the_port_is_the_same_failed_handshake_for_a_request(authority):
+    listener = _listener()
+
+    def answer_plain_http():
+        connection, _address = listener.accept()
+        connection.recv(4096)
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        connection.close()
+    thread = threading.Thread(target=answer_plain_http, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(TransportError) as caught:
+            https_request("127.0.0.1", listener.getsockname()[1], NAME, NAME, "GET", "/", 100, 5.0,
+                          verifying(authority))
+    finally:
+        thread.join(5)
+        listener.close()
+    assert caught.value.kind == "tls_handshake"
+    assert "TLS handshake failed: " in caught.value.message
+
+
+def _tls_server_answering(cert, answer):
+    """A TLS listener that answers one connection's first request with the raw bytes ``answer``."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert[0]), str(cert[1]))
+    listener = _listener()
+
+    def serve_once():
+        connection, _address = listener.accept()
+        try:
+            with context.wrap_socket(connection, server_side=True) as tls:
+                tls.recv(4096)
+                tls.sendall(answer)
+        except OSError:
+            pass
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    return listener, thread
+
+
+@pytest.mark.parametrize("answer, kind", [
+    pytest.param(b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "http_error", id="not-http"),
+    pytest.param(b"", "unreachable", id="closed-without-answer"),
+])
+def test_an_answer_that_is_not_http_has_one_kind_for_a_request_and_a_probe(authority, answer, kind):
+    cert = authority.issue([NAME])
+    listener, thread = _tls_server_answering(cert, answer)
+    try:
+        with pytest.raises(TransportError) as caught:
+            https_request("127.0.0.1", listener.getsockname()[1], NAME, NAME, "GET", "/", 100, 5.0,
+                          verifying(authority))
+    finally:
+        thread.join(5)
+        listener.close()
+    listener, thread = _tls_server_answering(cert, answer)
+    try:
+        result = probe("127.0.0.1", listener.getsockname()[1], NAME, NAME, PATHS[:1], 100, 5.0, verifying(authority))
+    finally:
+        thread.join(5)
+        listener.close()
+    assert caught.value.kind == result["responses"][PATHS[0]]["error_kind"] == kind
