@@ -78,18 +78,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Prints the path of Ubuntu's archive keyring, downloaded once per run and checked.
-ubuntu_keyring() {
-  if [ -z "$keyring_dir" ]; then
-    keyring_dir=$(mktemp -d /var/tmp/homeserver-delegation-keyring.XXXXXX)
-    command -v curl >/dev/null || die "curl is missing: run hacking/prepare-host.sh first"
-    curl -fsS --retry 3 -o "$keyring_dir/keyring.deb" "$ubuntu_mirror/$ubuntu_keyring_deb" ||
-      die "cannot download $ubuntu_mirror/$ubuntu_keyring_deb"
-    echo "$ubuntu_keyring_sha256  $keyring_dir/keyring.deb" | sha256sum --check --quiet >&2 ||
-      die "$ubuntu_keyring_deb does not have the pinned SHA-256 $ubuntu_keyring_sha256: refused"
-    dpkg-deb -x "$keyring_dir/keyring.deb" "$keyring_dir/root"
-  fi
-  echo "$keyring_dir/root/usr/share/keyrings/ubuntu-archive-keyring.gpg"
+# Downloads Ubuntu's archive keyring once per run, checks it, and sets ubuntu_keyring_file.
+# Not run in a command substitution: the directory must be known to the EXIT trap.
+ubuntu_keyring_file=""
+fetch_ubuntu_keyring() {
+  [ -z "$ubuntu_keyring_file" ] || return 0
+  keyring_dir=$(mktemp -d /var/tmp/homeserver-delegation-keyring.XXXXXX)
+  command -v curl >/dev/null || die "curl is missing: run hacking/prepare-host.sh first"
+  curl -fsS --retry 3 -o "$keyring_dir/keyring.deb" "$ubuntu_mirror/$ubuntu_keyring_deb" ||
+    die "cannot download $ubuntu_mirror/$ubuntu_keyring_deb"
+  echo "$ubuntu_keyring_sha256  $keyring_dir/keyring.deb" | sha256sum --check --quiet ||
+    die "$ubuntu_keyring_deb does not have the pinned SHA-256 $ubuntu_keyring_sha256: refused"
+  dpkg-deb -x "$keyring_dir/keyring.deb" "$keyring_dir/root"
+  ubuntu_keyring_file=$keyring_dir/root/usr/share/keyrings/ubuntu-archive-keyring.gpg
 }
 
 write_sources() {
@@ -128,7 +129,8 @@ build_base() {
     mirror=$debian_mirror
   else
     mirror=$ubuntu_mirror
-    keyring=(--keyring="$(ubuntu_keyring)")
+    fetch_ubuntu_keyring
+    keyring=(--keyring="$ubuntu_keyring_file")
   fi
   log "debootstrap $suite from $mirror"
   debootstrap --variant=minbase "${keyring[@]}" --include="$base_packages" \
