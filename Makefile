@@ -50,6 +50,10 @@ test: host venv unit sanity lint docs-lint package ee-context integration molecu
 host:  ## Install the Debian packages the tests need and prepare podman (root)
 	bash hacking/prepare-host.sh
 
+.PHONY: images
+images:  ## Build the local images of PLATFORMS (default debian12; "debian13 ubuntu2404", all) (root)
+	bash hacking/build-images.sh
+
 .PHONY: host-debian13
 host-debian13:  ## Show that `make host` works on a fresh Debian 13 machine, in a container (root; minutes)
 	bash hacking/debian13-host-check.sh

@@ -7,6 +7,7 @@
 # non-zero when any run fails, and when there is no scenario at all.
 #   hacking/molecule-all.sh
 #   MOLECULE_JOBS=1 MOLECULE_SCENARIOS="e2e_wellknown web:caddy" hacking/molecule-all.sh
+#   MOLECULE_PLATFORM=ubuntu2404 MOLECULE_SCENARIOS=web hacking/molecule-all.sh   # another platform
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,9 +45,10 @@ for scenario in "${scenarios[@]}"; do
   fi
 done
 
-# Build the local images once, before scenarios start side by side.
+# Build the local images once, before scenarios start side by side: Debian 12's (the lab DNS
+# server's), and MOLECULE_PLATFORM's when another platform is chosen.
 if [ -z "${MOLECULE_IMAGE:-}" ] && [ "${MOLECULE_CONTAINER_ENGINE:-podman}" = podman ]; then
-  bash hacking/build-images.sh
+  PLATFORMS="debian12${MOLECULE_PLATFORM:+ $MOLECULE_PLATFORM}" bash hacking/build-images.sh
 fi
 
 # Logs are read as text files.
