@@ -50,8 +50,12 @@ def run_playbook(tmp_path, tasks, *options, callback="json"):
 
 
 def task_result(output):
-    """The result of the single task of a run made with the json callback."""
-    document = json.loads(output[output.index("{"):])
+    """The result of the single task of a run made with the json callback.
+
+    The callback's document comes first (stdout); whatever follows it on stderr, such as a
+    deprecation warning a library prints when ansible-core imports it, is not part of it.
+    """
+    document, _ = json.JSONDecoder().raw_decode(output, output.index("{"))
     return document["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
