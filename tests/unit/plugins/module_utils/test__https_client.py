@@ -56,6 +56,11 @@ class CertificateAuthority:
             .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(_NOW - datetime.timedelta(days=1)).not_valid_after(_NOW + datetime.timedelta(days=30))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False,
+                                         encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
             .sign(self.key, hashes.SHA256()))
         self.path = directory / ("%s-ca.pem" % label)
         self.path.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
@@ -71,6 +76,11 @@ class CertificateAuthority:
             .serial_number(x509.random_serial_number())
             .not_valid_before(_NOW - datetime.timedelta(days=1)).not_valid_after(_NOW + datetime.timedelta(days=30))
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            # Python 3.13's default context verifies strictly (VERIFY_X509_STRICT), which
+            # requires the key identifiers a real CA writes.
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                           critical=False)
             .sign(self.key, hashes.SHA256()))
         stem = self.directory / ("%s-%d" % (self.label, certificate.serial_number))
         cert_path, key_path = stem.with_suffix(".crt"), stem.with_suffix(".key")
