@@ -55,7 +55,7 @@ def task_result(output):
     The callback's document comes first (stdout); whatever follows it on stderr, such as a
     deprecation warning a library prints when ansible-core imports it, is not part of it.
     """
-    document, _ = json.JSONDecoder().raw_decode(output, output.index("{"))
+    document = json.JSONDecoder().raw_decode(output, output.index("{"))[0]
     return document["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
