@@ -40,14 +40,15 @@ def _facts(distribution, version, release, os_family):
             "distribution_major_version": version.split(".")[0], "os_family": os_family}
 
 
-# The facts ansible-core's setup module reports on each system.
+# The facts ansible-core's setup module reports on each system (the supported ones: as in the
+# platform images of docs/molecule.md).
 SYSTEMS = {
     "redhat9": _facts("RedHat", "9.4", "Plow", "RedHat"),
     "alpine320": _facts("Alpine", "3.20.3", "NA", "Alpine"),
     "arch": _facts("Archlinux", "rolling", "n/a", "Archlinux"),
     "debian11": _facts("Debian", "11.11", "bullseye", "Debian"),
     "ubuntu2004": _facts("Ubuntu", "20.04", "focal", "Debian"),
-    "debian12": _facts("Debian", "12.11", "bookworm", "Debian"),
+    "debian12": _facts("Debian", "12.15", "bookworm", "Debian"),
     "ubuntu2204": _facts("Ubuntu", "22.04", "jammy", "Debian"),
     "ubuntu2404": _facts("Ubuntu", "24.04", "noble", "Debian"),
 }

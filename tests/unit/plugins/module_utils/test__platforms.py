@@ -26,6 +26,23 @@ def test_the_supported_platforms_are_the_five_target_systems():
     assert [platform_name(platform) for platform in PLATFORMS] == SUPPORTED.replace(" and ", ", ").split(", ")
 
 
+# What ansible.builtin.setup (gather_subset distribution) reported in the platform images of
+# docs/molecule.md on 5 Dec 2026: the same with ansible-core 2.16, 2.19 and 2.21.
+RECORDED = {
+    "debian12": facts("Debian", "12.15", "bookworm"),
+    "debian13": facts("Debian", "13.8", "trixie"),
+    "ubuntu2204": facts("Ubuntu", "22.04", "jammy"),
+    "ubuntu2404": facts("Ubuntu", "24.04", "noble"),
+    "ubuntu2604": facts("Ubuntu", "26.04", "resolute"),
+}
+
+
+@pytest.mark.parametrize("image", sorted(RECORDED))
+def test_the_facts_of_each_platform_image_match_its_platform(image):
+    platform = find_platform(RECORDED[image])
+    assert platform is not None and platform.release == RECORDED[image]["distribution_release"]
+
+
 @pytest.mark.parametrize("system", [
     facts("Debian", "12.11", "bookworm"),
     facts("Debian", "12", "bookworm"),
