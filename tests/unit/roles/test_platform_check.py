@@ -59,8 +59,9 @@ PLATFORM_CHECK = {
     "reverse_proxy": "Refuse a system or a web server the collection does not support here",
     "synapse": "Refuse a system the collection does not support",
 }
-# Tasks that run on the controller alone: they may come before the check.
-CONTROLLER_ACTIONS = {"validate_argument_spec", "include_role", "include_tasks", "include_vars", "set_fact"}
+# Tasks that run on the controller alone: the only ones that may run before the check (the
+# gathering of facts before it is skipped, the facts being there).
+CONTROLLER_ACTIONS = {"validate_argument_spec", "include_role"}
 
 
 def role_vars(role, root, web_server):
@@ -126,8 +127,8 @@ def run_roles(tmp_path, facts, web_server, mode):
         ANSIBLE_NOCOLOR="1",
         ANSIBLE_RETRY_FILES_ENABLED="false",
     )
-    process = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)] + (["--check"] if mode == "check" else []), env=env,
-                             capture_output=True, text=True, check=False, timeout=600)
+    command = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(playbook)] + (["--check"] if mode == "check" else [])
+    process = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=600)
     output = process.stdout + process.stderr
     assert records.exists(), output
     lines = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
