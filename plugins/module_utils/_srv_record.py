@@ -259,6 +259,18 @@ class DnsTransport:
     TCP because an authoritative server must speak it (RFC 7766), answers are never
     truncated, and a server that is down is reported at once ("connection refused") instead
     of after a UDP timeout. TSIG signatures on responses are verified by dnspython here.
+
+    Not the discovery engine's DNS client (``_transport.NetworkTransport``), on purpose: that
+    one *resolves* names through the configured recursive resolvers (UDP, retries, several
+    name servers, CNAMEs followed) and returns parsed records with an rcode, never raising.
+    This one *exchanges* a message built and TSIG-signed by the caller (the SOA/SRV query of
+    the zone and the RFC 2136 UPDATE) with the one primary server named by the user, and
+    returns the whole response, whose TSIG is verified with the request's key and whose
+    rcode decides the update's outcome; failures raise, so that :func:`_exchange` reports
+    them by kind (refused, bad key, bad time...). Going through the resolver would lose the
+    signature on the request and the check of the response; adding an "exchange with this
+    server" mode to the resolver would give it a second concern. Both share dnspython and
+    the SRV types of ``_srv``, which is what "one implementation per concern" asks.
     """
 
     def __init__(self, server: str, port: int, timeout: float):

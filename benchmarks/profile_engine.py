@@ -1,0 +1,396 @@
+"""Where the engine's CPU goes at N names: a profile beside the libraries' floor.
+
+Builds the lab of `discovery.py` or `federation_check.py` once (real BIND and nginx behind the
+delaying relays of tests/lab/latency.py), then runs the engine alone in a fresh Python
+process once per variant and prints, per variant, against the libraries' floor measured in
+the same process after it (`_floor.py`):
+
+* CPU per name, split into user and system time (thread switches and futex waits land in
+  system time), voluntary and involuntary context switches per name;
+* the threads started (by name prefix) and the most alive at once;
+* with `--profile`, the functions that used the most CPU, from a cProfile of every thread
+  timed with each thread's own CPU clock (so waiting is not counted; the profiler itself adds
+  about as much CPU again, so read shares, not absolute times).
+
+Variants (`--variant`, repeatable, `key=value,...`): `concurrency` (names at once),
+`query_workers` (threads of discovery's query pool), `switch_interval` (seconds, for
+`sys.setswitchinterval`: how long a thread waiting for the interpreter lock sleeps before it
+asks for it again; Python's default 0.005), `dns=loop` (every DNS query made by
+dnspython's asynchronous resolver on one asyncio loop in one thread, the calling thread
+waiting for it: same resolution logic, other I/O), `dns=loop-nopool` (the same, and the
+parallel A/AAAA queries of discovery sent to the loop at once instead of to query threads);
+nothing given: the defaults. The `dns` variants are experiments patched in here, not the
+engine's code.
+
+Run as root from the checkout (the lab binds ports 53, 443, 8448 on loopback), as `make
+benchmark` does, in a network namespace of its own:
+    unshare --net -- bash -c 'ip link set lo up && exec .venv/bin/python benchmarks/profile_engine.py \
+        --kind discovery --names 500 --profile'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _checkout import use_checkout_as_collection  # noqa: E402  (beside this script)
+
+use_checkout_as_collection()
+
+ZONE = 'bench.test'
+
+
+def discovery_floor_steps(direct, origin):
+    """The calls of one name of discovery.py's lab (as discovery.py's floor makes them)."""
+    def steps(name):
+        index = int(name.split('.', 1)[0][1:])
+        calls = [lambda: direct.query_address(name, 'AAAA'), lambda: direct.query_address(name, 'A'),
+                 lambda: direct.https_get(origin, 443, '/.well-known/matrix/server', name, name, 51200)]
+        if index % 2 == 0:
+            target = f't{index}.{ZONE}'
+            calls.append(lambda: direct.query_srv(f'_matrix-fed._tcp.hs{index}.{ZONE}'))
+        else:
+            target = f'hs{index}.{ZONE}'
+        calls += [lambda: direct.query_address(target, 'AAAA'), lambda: direct.query_address(target, 'A')]
+        return calls
+    return steps
+
+
+def federation_floor_steps(direct, origin):
+    """The calls of one name of federation_check.py's lab (as its floor makes them)."""
+    def steps(name):
+        homeserver = 'hs' + name.split('.', 1)[0][1:] + '.' + name.split('.', 1)[1]
+        return [lambda: direct.query_address(name, 'AAAA'), lambda: direct.query_address(name, 'A'),
+                lambda: direct.https_get(origin, 443, '/.well-known/matrix/server', name, name, 51200),
+                lambda: direct.query_address(homeserver, 'AAAA'), lambda: direct.query_address(homeserver, 'A'),
+                lambda: direct.probe_federation(origin, 8448, homeserver, homeserver + ':8448',
+                                                ['/_matrix/federation/v1/version', '/_matrix/key/v2/server'])]
+    return steps
+
+
+class _Usage:
+    """User and system CPU seconds and context switches of this process, from one point on."""
+
+    def __init__(self):
+        self.start = resource.getrusage(resource.RUSAGE_SELF)
+
+    def since(self, per):
+        now = resource.getrusage(resource.RUSAGE_SELF)
+        return {'user_ms': (now.ru_utime - self.start.ru_utime) * 1000 / per,
+                'system_ms': (now.ru_stime - self.start.ru_stime) * 1000 / per,
+                'voluntary_switches': (now.ru_nvcsw - self.start.ru_nvcsw) / per,
+                'involuntary_switches': (now.ru_nivcsw - self.start.ru_nivcsw) / per}
+
+
+def _install_thread_accounting(profile):
+    """Count threads started (by name prefix) and, with ``profile``, profile each with its own CPU clock."""
+    import cProfile  # pylint: disable=import-outside-toplevel
+    import threading  # pylint: disable=import-outside-toplevel
+    started, profiles, alive = {}, [], {'now': 0, 'most': 0}
+    lock = threading.Lock()
+    original_start, original_run = threading.Thread.start, threading.Thread.run
+
+    def start(thread):
+        # "matrix-names_3" and "ThreadPoolExecutor-7_0": the pool's name, without numbers.
+        prefix = re.sub(r'-[0-9]+\Z', '', thread.name.rsplit('_', 1)[0])
+        with lock:
+            started[prefix] = started.get(prefix, 0) + 1
+        original_start(thread)
+
+    def run(thread):
+        with lock:
+            alive['now'] += 1
+            alive['most'] = max(alive['most'], alive['now'])
+        profiler = cProfile.Profile(time.thread_time) if profile else None
+        try:
+            if profiler is None:
+                original_run(thread)
+            else:
+                profiler.enable()
+                try:
+                    original_run(thread)
+                finally:
+                    profiler.disable()
+                    with lock:
+                        profiles.append(profiler)
+        finally:
+            with lock:
+                alive['now'] -= 1
+    threading.Thread.start, threading.Thread.run = start, run
+    return started, profiles, alive
+
+
+def _profile_summary(profiles, names, top=25):
+    """The functions with the most own CPU (ms per name), and shares of a few groups."""
+    import pstats  # pylint: disable=import-outside-toplevel
+    stats = pstats.Stats(profiles[0])
+    for profiler in profiles[1:]:
+        stats.add(profiler)
+    rows = []
+    total = 0.0
+    for (filename, line, function), (_cc, calls, tottime, _cumtime, _callers) in stats.stats.items():
+        total += tottime
+        rows.append((tottime, calls, '%s:%d(%s)' % (_short(filename), line, function)))
+    rows.sort(reverse=True)
+    groups = {}
+    for tottime, _calls, label in rows:
+        groups[_group(label)] = groups.get(_group(label), 0.0) + tottime
+    return {'profiled_ms_per_name': total * 1000 / names,
+            'top': [{'ms_per_name': tottime * 1000 / names, 'calls_per_name': calls / names, 'function': label}
+                    for tottime, calls, label in rows[:top]],
+            'groups': {group: seconds * 1000 / names for group, seconds in
+                       sorted(groups.items(), key=lambda item: -item[1])}}
+
+
+def _short(filename):
+    for marker in ('site-packages/', 'lib/python3', 'ansible_collections/homeserver/delegation/'):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+def _group(label):
+    """A coarse group for a profiled function."""
+    if 'acquire' in label or 'Condition' in label or 'threading.py' in label and 'wait' in label:
+        return 'locks and waits (threading)'
+    if 'threading.py' in label or 'concurrent/futures' in label or 'thread.py' in label:
+        return 'thread pools and thread start'
+    if label.startswith('dns/'):
+        return 'dnspython'
+    if 'ssl' in label or 'do_handshake' in label or 'load_verify' in label:
+        return 'ssl'
+    if 'http/client' in label or 'email/' in label:
+        return 'http.client'
+    if 'socket' in label or 'select' in label or 'poll' in label:
+        return 'sockets and select'
+    if 'plugins/module_utils/' in label:
+        return 'engine (plugins/module_utils)'
+    return 'other'
+
+
+def _use_dns_loop(transport, discovery_module, no_pool):
+    """Experiment: the transport's DNS through dns.asyncresolver on one asyncio loop thread."""
+    # pylint: disable=import-outside-toplevel
+    import asyncio
+    import concurrent.futures
+    import copy
+    import threading
+    import dns.asyncresolver
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name='dns-loop', daemon=True).start()
+    sync = transport._resolver  # pylint: disable=protected-access
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = list(sync.nameservers)
+    resolver.port, resolver.lifetime, resolver.timeout = sync.port, sync.lifetime, sync.timeout
+
+    class _Done:
+        """A resolver whose resolve() gives the outcome of a finished future."""
+
+        def __init__(self, future):
+            self._future = future
+
+        def resolve(self, *_args, **_kwargs):
+            return self._future.result()
+
+    class _Blocking:
+        def resolve(self, name, rdtype, **kwargs):
+            return asyncio.run_coroutine_threadsafe(resolver.resolve(name, rdtype, **kwargs), loop).result()
+
+    transport._resolver = _Blocking()  # pylint: disable=protected-access
+    if not no_pool:
+        return
+
+    def query_future(host, family):
+        outcome = concurrent.futures.Future()
+        lifetime = transport._timeout(None)  # pylint: disable=protected-access
+
+        def finished(future):
+            done = copy.copy(transport)
+            done._resolver = _Done(future)  # pylint: disable=protected-access
+            outcome.set_result(type(transport).query_address(done, host, family))
+        asyncio.run_coroutine_threadsafe(
+            resolver.resolve(host, family, search=False, raise_on_no_answer=False, lifetime=lifetime),
+            loop).add_done_callback(finished)
+        return outcome
+
+    original = discovery_module.lookup_host_addresses
+
+    def lookup_host_addresses(transport_used, hosts, submit=None):
+        if submit is None or transport_used is not transport:
+            return original(transport_used, hosts, submit)
+        futures = [query_future(host, family) for host in hosts for family in ('AAAA', 'A')]
+        answers = [future.result() for future in futures]
+        return [discovery_module.HostAddresses(host, answers[2 * index], answers[2 * index + 1])
+                for index, host in enumerate(hosts)]
+    discovery_module.HostAddresses = __import__(
+        'ansible_collections.homeserver.delegation.plugins.module_utils._transport',
+        fromlist=['HostAddresses']).HostAddresses
+    discovery_module.lookup_host_addresses = lookup_host_addresses
+
+
+def child(job_path: Path) -> None:
+    """Run in a fresh process: the engine on all names, then the floor; print JSON."""
+    job = json.loads(job_path.read_text(encoding='utf-8'))
+    variant = job['variant']
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    # pylint: disable=import-outside-toplevel
+    from _floor import floor_per_name
+    from ansible_collections.homeserver.delegation.plugins.module_utils import _discovery
+    from ansible_collections.homeserver.delegation.plugins.module_utils._connection import transport_from_options
+    from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
+    if variant.get('query_workers'):
+        original_init = _discovery.ServerDiscovery.__init__
+
+        def init(self, transport, *args, **kwargs):
+            original_init(self, transport, *args, **kwargs)
+            self.max_workers = int(variant['query_workers'])
+        _discovery.ServerDiscovery.__init__ = init
+    started_threads, profiles, alive = _install_thread_accounting(job['profile'])
+    transport = transport_from_options(job['options'])
+    if variant.get('switch_interval'):
+        sys.setswitchinterval(float(variant['switch_interval']))
+    if variant.get('dns') in ('loop', 'loop-nopool'):
+        _use_dns_loop(transport, _discovery, variant['dns'] == 'loop-nopool')
+    names = job['names']
+    concurrency = variant.get('concurrency')
+    concurrency = int(concurrency) if concurrency else None
+    import cProfile
+    main_profile = cProfile.Profile(time.thread_time) if job['profile'] else None
+    usage = _Usage()
+    started, cpu_started = time.monotonic(), time.process_time()
+    if main_profile is not None:
+        main_profile.enable()
+    if job['kind'] == 'discovery':
+        with _discovery.ServerDiscovery(transport) as discovery:
+            results = discovery.resolve_many(names, concurrency=concurrency)
+        failed = sum(1 for result in results if isinstance(result, _discovery.DiscoveryError))
+    else:
+        result = federation_check(transport, names, concurrency)
+        failed = sum(1 for report in result['servers'].values() if not report['federation_ok'])
+    if main_profile is not None:
+        main_profile.disable()
+        profiles.append(main_profile)
+    seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
+    engine_usage = usage.since(len(names))
+    max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = {'variant': variant, 'seconds': seconds, 'cpu_ms_per_name': cpu_seconds * 1000 / len(names),
+           'usage': engine_usage, 'failed': failed, 'threads_started': dict(started_threads),
+           'most_threads_alive': alive['most'], 'max_rss_kib': max_rss_kib}
+    if job['profile']:
+        out['profile'] = _profile_summary(profiles, len(names))
+    direct = transport_from_options(job['direct'])
+    steps = (discovery_floor_steps if job['kind'] == 'discovery' else federation_floor_steps)(
+        direct, job['origin_address'])
+    floor_usage = _Usage()
+    out['floor'] = floor_per_name(steps, names)
+    out['floor']['usage'] = floor_usage.since(out['floor']['names'] + 1)
+    print(json.dumps(out))
+
+
+def run_child(job: dict, workdir: Path) -> dict:
+    path = workdir / f'job-{time.monotonic_ns()}.json'
+    path.write_text(json.dumps(job), encoding='utf-8')
+    run = subprocess.run([sys.executable, __file__, '--child', str(path)], capture_output=True, text=True,
+                         check=False)
+    if run.returncode != 0:
+        raise SystemExit(f'engine run failed:\n{run.stdout}\n{run.stderr[-4000:]}')
+    return json.loads(run.stdout)
+
+
+def parse_variant(text: str) -> dict:
+    variant = {}
+    for item in filter(None, text.split(',')):
+        key, value = item.split('=', 1)
+        variant[key.strip()] = value.strip()
+    return variant
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
+    parser.add_argument('--kind', choices=('discovery', 'federation'), default='discovery')
+    parser.add_argument('--names', type=int, default=500)
+    parser.add_argument('--rtt-ms', type=float, default=50)
+    parser.add_argument('--repeat', type=int, default=1)
+    parser.add_argument('--profile', action='store_true', help='also profile every thread (slower)')
+    parser.add_argument('--variant', action='append', type=parse_variant, help='key=value,... (see the docstring)')
+    parser.add_argument('--json', type=Path, help='also write the measurements here')
+    parser.add_argument('--child', type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    if os.geteuid() != 0:
+        raise SystemExit('run as root: the lab binds ports 53, 443 and 8448 on loopback addresses')
+    # pylint: disable=import-outside-toplevel
+    from _cpu import CpuLedger
+    from ansible_collections.homeserver.delegation.tests.lab.lab import Lab
+    from ansible_collections.homeserver.delegation.tests.lab.latency import LatencyInjector
+    if args.kind == 'discovery':
+        from discovery import build
+    else:
+        from federation_check import build
+    variants = args.variant or [{}]
+    rows = []
+    with Lab() as lab, LatencyInjector(rtt=args.rtt_ms / 1000, lifetime=1800) as latency, \
+            tempfile.TemporaryDirectory() as workdir:
+        proxy_address = lab.new_ipv4()
+        forwarder = lab.net.ipv4(55)
+        names, origin_address = build(lab, args.names, proxy_address)
+        latency.dns_forwarder((forwarder, 53), (lab.bind.address, lab.bind.port))
+        latency.tcp_proxy((proxy_address, 443), (origin_address, 443))
+        latency.tcp_proxy((proxy_address, 8448), (origin_address, 8448))
+        options = {'nameservers': [forwarder], 'dns_port': 53, 'ca_path': lab.ca_path, 'timeout': 30}
+        direct = {'nameservers': [lab.bind.address], 'dns_port': lab.bind.port, 'ca_path': lab.ca_path,
+                  'timeout': 30}
+        job = {'kind': args.kind, 'options': options, 'direct': direct, 'origin_address': origin_address}
+        run_child(dict(job, names=names[:2], variant={}, profile=False), Path(workdir))  # warm-up
+        for _round in range(args.repeat):
+            for variant in variants:
+                for profile in ([False, True] if args.profile else [False]):
+                    with CpuLedger(lab) as ledger:
+                        row = run_child(dict(job, names=names, variant=variant, profile=profile), Path(workdir))
+                    cpu = ledger.result(row['cpu_ms_per_name'] * len(names) / 1000)
+                    row.update(profile_run=profile, names=len(names), load_before=os.getloadavg()[0],
+                               all_cpu_over_cpus_ms=cpu.floor * 1000)
+                    rows.append(row)
+                    print_row(row)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2), encoding='utf-8')
+
+
+def print_row(row: dict) -> None:
+    usage, floor = row['usage'], row['floor']
+    print(f"\n## {row['names']} names, variant {row['variant'] or 'default'}"
+          f"{' (profiled: times inflated)' if row['profile_run'] else ''}, failed {row['failed']}")
+    print(f"wall {row['seconds'] * 1000:.0f} ms; all parts' CPU / {os.cpu_count()} CPUs "
+          f"{row['all_cpu_over_cpus_ms']:.0f} ms (wall ratio {row['seconds'] * 1000 / row['all_cpu_over_cpus_ms']:.2f}); "
+          f"peak RSS {row['max_rss_kib'] / 1024:.1f} MiB")
+    print(f"engine CPU per name {row['cpu_ms_per_name']:.2f} ms (user {usage['user_ms']:.2f}, system "
+          f"{usage['system_ms']:.2f}; switches {usage['voluntary_switches']:.1f} voluntary, "
+          f"{usage['involuntary_switches']:.1f} involuntary per name)")
+    print(f"floor CPU per name {floor['cpu_ms_per_name']:.2f} ms (user {floor['usage']['user_ms']:.2f}, system "
+          f"{floor['usage']['system_ms']:.2f}; switches {floor['usage']['voluntary_switches']:.1f} voluntary, "
+          f"{floor['usage']['involuntary_switches']:.1f} involuntary per name); "
+          f"CPU ratio {row['cpu_ms_per_name'] / floor['cpu_ms_per_name']:.2f}")
+    print(f"threads started {row['threads_started']}, at most {row['most_threads_alive']} alive at once")
+    profile = row.get('profile')
+    if profile:
+        print(f"\nprofiled CPU per name {profile['profiled_ms_per_name']:.2f} ms; by group (ms per name):")
+        for group, value in profile['groups'].items():
+            print(f"  {value:6.3f}  {group}")
+        print('top functions by own CPU (ms per name, calls per name):')
+        for item in profile['top']:
+            print(f"  {item['ms_per_name']:6.3f} {item['calls_per_name']:7.1f}  {item['function']}")
+    sys.stdout.flush()
+
+
+if __name__ == '__main__':
+    main()
