@@ -32,3 +32,33 @@ def floor_per_name(steps_of_name, names: list[str]) -> dict:
     return {'cpu_ms_per_name': (time.process_time() - cpu) * 1000 / len(sample),
             'wall_ms_per_name': (time.monotonic() - wall) * 1000 / len(sample),
             'calls_per_name': calls / len(sample), 'names': len(sample)}
+
+
+def discovery_steps(direct, origin: str, zone: str):
+    """The calls of one name of discovery.py's lab: the name's addresses, its well-known
+    document (from ``origin``), the SRV record of every other name, the target's addresses."""
+    def steps(name):
+        index = int(name.split('.', 1)[0][1:])
+        calls = [lambda: direct.query_address(name, 'AAAA'), lambda: direct.query_address(name, 'A'),
+                 lambda: direct.https_get(origin, 443, '/.well-known/matrix/server', name, name, 51200)]
+        if index % 2 == 0:
+            target = f't{index}.{zone}'
+            calls.append(lambda: direct.query_srv(f'_matrix-fed._tcp.hs{index}.{zone}'))
+        else:
+            target = f'hs{index}.{zone}'
+        calls += [lambda: direct.query_address(target, 'AAAA'), lambda: direct.query_address(target, 'A')]
+        return calls
+    return steps
+
+
+def federation_steps(direct, origin: str):
+    """The calls of one name of federation_check.py's lab: discovery's, then one TLS
+    connection with both GETs to the delegated server."""
+    def steps(name):
+        homeserver = 'hs' + name.split('.', 1)[0][1:] + '.' + name.split('.', 1)[1]
+        return [lambda: direct.query_address(name, 'AAAA'), lambda: direct.query_address(name, 'A'),
+                lambda: direct.https_get(origin, 443, '/.well-known/matrix/server', name, name, 51200),
+                lambda: direct.query_address(homeserver, 'AAAA'), lambda: direct.query_address(homeserver, 'A'),
+                lambda: direct.probe_federation(origin, 8448, homeserver, homeserver + ':8448',
+                                                ['/_matrix/federation/v1/version', '/_matrix/key/v2/server'])]
+    return steps

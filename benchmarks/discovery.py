@@ -123,7 +123,7 @@ def engine_alone(vars_path: Path) -> None:
         DiscoveryError,
         ServerDiscovery,
     )
-    from _floor import floor_per_name
+    from _floor import discovery_steps, floor_per_name
     spec = json.loads(vars_path.read_text(encoding='utf-8'))
     options = dict(spec['options'])
     concurrency = options.pop('concurrency', None)
@@ -138,19 +138,7 @@ def engine_alone(vars_path: Path) -> None:
         raise SystemExit(f'{len(failed)} names failed, first: {failed[0]}')
     # The libraries' floor, in this process, straight to BIND and nginx (see _floor).
     direct = transport_from_options(spec['direct'])
-    origin = spec['origin_address']
-
-    def steps(name):
-        index = int(name.split('.', 1)[0][1:])
-        calls = [lambda: direct.query_address(name, 'AAAA'), lambda: direct.query_address(name, 'A'),
-                 lambda: direct.https_get(origin, 443, '/.well-known/matrix/server', name, name, 51200)]
-        if index % 2 == 0:
-            target = f't{index}.{ZONE}'
-            calls.append(lambda: direct.query_srv(f'_matrix-fed._tcp.hs{index}.{ZONE}'))
-        else:
-            target = f'hs{index}.{ZONE}'
-        calls += [lambda: direct.query_address(target, 'AAAA'), lambda: direct.query_address(target, 'A')]
-        return calls
+    steps = discovery_steps(direct, spec['origin_address'], ZONE)
     floor = floor_per_name(steps, spec['names'])
     print(json.dumps({'seconds': seconds, 'cpu_seconds': cpu_seconds, 'max_rss_kib': max_rss_kib,
                       'floor': floor}))

@@ -78,7 +78,7 @@ WORKER = r'''
 import json, resource, sys, time
 job = json.load(sys.stdin)
 sys.path.insert(0, job["benchmarks"])
-from _floor import floor_per_name
+from _floor import federation_steps, floor_per_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import transport_from_options
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
 transport = transport_from_options(job["options"])
@@ -92,14 +92,7 @@ if job.get("direct"):
     # The libraries' floor (see _floor): discovery's calls, then one TLS connection with both
     # GETs to the target, straight to BIND and nginx.
     direct = transport_from_options(job["direct"])
-    origin = job["origin_address"]
-    def steps(name):
-        homeserver = "hs" + name.split(".", 1)[0][1:] + "." + name.split(".", 1)[1]
-        return [lambda: direct.query_address(name, "AAAA"), lambda: direct.query_address(name, "A"),
-                lambda: direct.https_get(origin, 443, "/.well-known/matrix/server", name, name, 51200),
-                lambda: direct.query_address(homeserver, "AAAA"), lambda: direct.query_address(homeserver, "A"),
-                lambda: direct.probe_federation(origin, 8448, homeserver, homeserver + ":8448",
-                                                ["/_matrix/federation/v1/version", "/_matrix/key/v2/server"])]
+    steps = federation_steps(direct, job["origin_address"])
     floor = floor_per_name(steps, job["names"])
 json.dump({"seconds": finished - started, "cpu_seconds": cpu_seconds, "failed": failed[:5], "failed_count": len(failed),
            "first": result["msg"].splitlines()[0], "max_rss_kib": max_rss_kib, "floor": floor}, sys.stdout)

@@ -48,34 +48,6 @@ use_checkout_as_collection()
 ZONE = 'bench.test'
 
 
-def discovery_floor_steps(direct, origin):
-    """The calls of one name of discovery.py's lab (as discovery.py's floor makes them)."""
-    def steps(name):
-        index = int(name.split('.', 1)[0][1:])
-        calls = [lambda: direct.query_address(name, 'AAAA'), lambda: direct.query_address(name, 'A'),
-                 lambda: direct.https_get(origin, 443, '/.well-known/matrix/server', name, name, 51200)]
-        if index % 2 == 0:
-            target = f't{index}.{ZONE}'
-            calls.append(lambda: direct.query_srv(f'_matrix-fed._tcp.hs{index}.{ZONE}'))
-        else:
-            target = f'hs{index}.{ZONE}'
-        calls += [lambda: direct.query_address(target, 'AAAA'), lambda: direct.query_address(target, 'A')]
-        return calls
-    return steps
-
-
-def federation_floor_steps(direct, origin):
-    """The calls of one name of federation_check.py's lab (as its floor makes them)."""
-    def steps(name):
-        homeserver = 'hs' + name.split('.', 1)[0][1:] + '.' + name.split('.', 1)[1]
-        return [lambda: direct.query_address(name, 'AAAA'), lambda: direct.query_address(name, 'A'),
-                lambda: direct.https_get(origin, 443, '/.well-known/matrix/server', name, name, 51200),
-                lambda: direct.query_address(homeserver, 'AAAA'), lambda: direct.query_address(homeserver, 'A'),
-                lambda: direct.probe_federation(origin, 8448, homeserver, homeserver + ':8448',
-                                                ['/_matrix/federation/v1/version', '/_matrix/key/v2/server'])]
-    return steps
-
-
 class _Usage:
     """User and system CPU seconds and context switches of this process, from one point on."""
 
@@ -242,7 +214,7 @@ def child(job_path: Path) -> None:
     variant = job['variant']
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     # pylint: disable=import-outside-toplevel
-    from _floor import floor_per_name
+    from _floor import discovery_steps, federation_steps, floor_per_name
     from ansible_collections.homeserver.delegation.plugins.module_utils import _discovery
     from ansible_collections.homeserver.delegation.plugins.module_utils._connection import transport_from_options
     from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
@@ -287,8 +259,8 @@ def child(job_path: Path) -> None:
     if job['profile']:
         out['profile'] = _profile_summary(profiles, len(names))
     direct = transport_from_options(job['direct'])
-    steps = (discovery_floor_steps if job['kind'] == 'discovery' else federation_floor_steps)(
-        direct, job['origin_address'])
+    steps = (discovery_steps(direct, job['origin_address'], ZONE) if job['kind'] == 'discovery'
+             else federation_steps(direct, job['origin_address']))
     floor_usage = _Usage()
     out['floor'] = floor_per_name(steps, names)
     out['floor']['usage'] = floor_usage.since(out['floor']['names'] + 1)
