@@ -172,11 +172,11 @@ cores: link  ## The other ansible-core versions' part of `make test`
 
 .PHONY: demo
 # With MOLECULE_IMAGE (a workstation with stock images) the host needs no preparation.
-demo: $(if $(MOLECULE_IMAGE),,host) venv  ## Start the demo lab (podman), delegate and verify example.test twice, print the report
+demo: $(if $(MOLECULE_IMAGE),,host) venv  ## Start the demo lab (podman; DEMO_PLATFORM=ubuntu2404...), delegate and verify example.test twice, print the report
 	bash hacking/demo.sh
 
 .PHONY: demo-clean
-demo-clean: link  ## Remove the demo lab: containers, network, files
+demo-clean: link  ## Remove the demo lab (of DEMO_PLATFORM): containers, network, files
 	bash hacking/demo.sh clean
 
 .PHONY: clean
