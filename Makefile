@@ -138,6 +138,16 @@ ee-context: venv  ## Check the execution environment's definition: ansible-build
 molecule: venv  ## Every Molecule scenario (podman)
 	bash hacking/molecule-all.sh
 
+# On demand, not part of `make test` (CI time): one platform, or all of them one after the other.
+.PHONY: molecule-platform
+molecule-platform: venv  ## Every scenario and variant on PLATFORM (e.g. PLATFORM=ubuntu2404; images built when missing) (root)
+	@[ -n "$(PLATFORM)" ] || { echo "molecule-platform: set PLATFORM to one of: debian12 debian13 ubuntu2204 ubuntu2404 ubuntu2604" >&2; exit 2; }
+	MOLECULE_PLATFORM=$(PLATFORM) bash hacking/molecule-all.sh
+
+.PHONY: molecule-matrix
+molecule-matrix: venv  ## Every scenario and variant on every platform (MATRIX_PLATFORMS), table in .tmp/molecule-matrix.md (root; hours)
+	bash hacking/molecule-matrix.sh
+
 .PHONY: demo-scenario
 demo-scenario: venv  ## The demo Molecule scenario alone (CORE=2.16: with that ansible-core as controller)
 	@echo "demo-scenario: controller $$($(BIN)/python -c 'import sys; from ansible.release import __version__ as v; print("ansible-core %s, Python %d.%d" % ((v,) + sys.version_info[:2]))')"
@@ -162,11 +172,11 @@ cores: link  ## The other ansible-core versions' part of `make test`
 
 .PHONY: demo
 # With MOLECULE_IMAGE (a workstation with stock images) the host needs no preparation.
-demo: $(if $(MOLECULE_IMAGE),,host) venv  ## Start the demo lab (podman), delegate and verify example.test twice, print the report
+demo: $(if $(MOLECULE_IMAGE),,host) venv  ## Start the demo lab (podman; DEMO_PLATFORM=ubuntu2404...), delegate and verify example.test twice, print the report
 	bash hacking/demo.sh
 
 .PHONY: demo-clean
-demo-clean: link  ## Remove the demo lab: containers, network, files
+demo-clean: link  ## Remove the demo lab (of DEMO_PLATFORM): containers, network, files
 	bash hacking/demo.sh clean
 
 .PHONY: clean

@@ -6,13 +6,29 @@
 # `make demo-clean` (hacking/demo.sh clean) removes it.
 #   hacking/demo.sh           # create or reuse the lab, converge twice, report
 #   hacking/demo.sh clean     # remove the lab's containers, network and files
-# Environment: MOLECULE_IMAGE, MOLECULE_CONTAINER_ENGINE... as in docs/molecule.md.
+#   DEMO_PLATFORM=ubuntu2404 hacking/demo.sh         # the lab's hosts on another platform
+#   DEMO_PLATFORM=ubuntu2404 hacking/demo.sh clean   # removes that platform's lab
+# Environment: DEMO_PLATFORM (default debian12; debian13, ubuntu2204, ubuntu2404, ubuntu2604:
+# the local images of hacking/build-images.sh, built when missing), MOLECULE_IMAGE,
+# MOLECULE_CONTAINER_ENGINE... as in docs/molecule.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 die() { echo "demo: $*" >&2; exit 1; }
 scenario=demo
 out=$PWD/.tmp/demo
+# Another platform is a lab of its own (containers, network, Molecule state, report), beside
+# Debian 12's, as hacking/molecule-one.sh makes one per platform.
+platform=${DEMO_PLATFORM:-debian12}
+[[ "$platform" =~ ^[a-z0-9]+$ ]] || die "DEMO_PLATFORM must be a platform name such as debian13, got '$platform'"
+export MOLECULE_PLATFORM=$platform
+unset MOLECULE_LAB_VARIANT MOLECULE_EPHEMERAL_DIRECTORY
+if [ "$platform" != debian12 ]; then
+  out=$out-$platform
+  export MOLECULE_LAB_VARIANT=$platform
+  checkout=$(printf '%s' "$PWD" | sha1sum | cut -c1-8)
+  export MOLECULE_EPHEMERAL_DIRECTORY="${HOME}/.ansible/tmp/molecule.$checkout.$scenario-$platform"
+fi
 
 # shellcheck source=hacking/molecule-env.sh
 source hacking/molecule-env.sh
@@ -23,14 +39,16 @@ if [ "${1:-}" = clean ]; then
   # Molecule's own state and inventory of the scenario (~/.ansible/tmp/molecule.*.demo).
   molecule reset -s "$scenario"
   rm -rf "$out"
-  echo "demo: lab removed"
+  echo "demo: lab removed ($platform)"
   exit 0
 fi
 [ $# -eq 0 ] || die "usage: $0 [clean]"
 
 if [ -z "${MOLECULE_IMAGE:-}" ] && [ "${MOLECULE_CONTAINER_ENGINE:-podman}" = podman ]; then
-  bash hacking/build-images.sh
+  # Debian 12's for the lab DNS server, and the platform's (build-images.sh refuses an unknown one).
+  PLATFORMS="debian12 $platform" bash hacking/build-images.sh
 fi
+echo "demo: the lab's hosts run $platform"
 
 # The report directory is kept: a second `make demo` rewrites nothing, there either.
 mkdir -p "$out/report"
@@ -73,6 +91,6 @@ echo "demo: federation works, and the second run changed nothing."
 engine=${MOLECULE_CONTAINER_ENGINE:-podman}
 echo "demo: the lab's containers (look around with '$engine exec -it <name> bash'):"
 # The lab's label, as molecule/resources/vars/lab.yml names it after this checkout.
-lab="molecule-$(printf %s "$PWD" | sha1sum | cut -c1-4)-$scenario"
+lab="molecule-$(printf %s "$PWD" | sha1sum | cut -c1-4)-$scenario${MOLECULE_LAB_VARIANT:+-$MOLECULE_LAB_VARIANT}"
 "$engine" ps --filter "label=homeserver-delegation.molecule.lab=$lab" --format '  {{.Names}}'
-echo "demo: remove the lab with 'make demo-clean'"
+echo "demo: remove the lab with '${DEMO_PLATFORM:+DEMO_PLATFORM=$platform }make demo-clean'"

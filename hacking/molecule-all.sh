@@ -3,8 +3,10 @@
 # scenario has its own containers and network, so they do not interfere). A scenario with a
 # variants file (molecule/<scenario>/variants, one NAME=value per line) runs once per line, as
 # <scenario>:<value> (the web scenario once per web server). Each run's log is kept in
-# .tmp/molecule-logs/<scenario>[-<value>].log; the end of a failing one is shown. Exits
-# non-zero when any run fails, and when there is no scenario at all.
+# .tmp/molecule-logs/<scenario>[-<value>].log (another MOLECULE_PLATFORM than debian12:
+# .tmp/molecule-logs-<platform>/), with one line per run in results.txt (PASS|FAIL <run>
+# <seconds>); the end of a failing one is shown. Exits non-zero when any run fails, and when
+# there is no scenario at all.
 #   hacking/molecule-all.sh
 #   MOLECULE_JOBS=1 MOLECULE_SCENARIOS="e2e_wellknown web:caddy" hacking/molecule-all.sh
 #   MOLECULE_PLATFORM=ubuntu2404 MOLECULE_SCENARIOS=web hacking/molecule-all.sh   # another platform
@@ -54,9 +56,11 @@ fi
 # Logs are read as text files.
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 logs=.tmp/molecule-logs
+platform=${MOLECULE_PLATFORM:-debian12}
+[ "$platform" = debian12 ] || logs=$logs-$platform
 rm -rf "$logs"
 mkdir -p "$logs"
-echo "molecule-all: ${#runs[@]} run(s), $jobs at a time, logs in $logs/"
+echo "molecule-all: ${#runs[@]} run(s) on $platform, $jobs at a time, logs in $logs/"
 
 run_scenario() {
   local run=$1 start=$SECONDS scenario=${1%%:*} log=${1/:/-} variant=()
@@ -66,8 +70,10 @@ run_scenario() {
   fi
   if env "${variant[@]}" bash hacking/molecule-one.sh "$scenario" > "$logs/$log.log" 2>&1; then
     echo "molecule-all: PASS $run ($((SECONDS - start)) s)"
+    echo "PASS $run $((SECONDS - start))" >> "$logs/results.txt"
   else
     echo "molecule-all: FAIL $run ($((SECONDS - start)) s)"
+    echo "FAIL $run $((SECONDS - start))" >> "$logs/results.txt"
     touch "$logs/$log.failed"
   fi
 }
@@ -88,5 +94,5 @@ for marker in "${failed[@]}"; do
   echo "---------------- end of $log ----------------"
   tail -n 30 "$log"
 done
-echo "molecule-all: ${#runs[@]} run(s), ${#failed[@]} failed, $((SECONDS - start)) s"
+echo "molecule-all: ${#runs[@]} run(s) on $platform, ${#failed[@]} failed, $((SECONDS - start)) s"
 [ ${#failed[@]} -eq 0 ]

@@ -14,7 +14,8 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
-# The keys every web server's entry in roles/webserver/vars/<platform>.yml has.
+# The keys every web server's entry in roles/webserver/vars/<os family>.yml has (the files of a
+# distribution or release hold only their differences: test_webserver_platform_data.py).
 REQUIRED_KEYS = {"title", "package", "service", "config_test", "config_root", "paths", "directories"}
 # The Molecule data of the web scenario that has one entry per web server.
 SCENARIO_MAPS = ("webroles_existing", "webroles_well_known_site", "webroles_reverse_proxy_site",
@@ -35,6 +36,17 @@ def _template_servers(root, role, kind):
     return {path.parent.name for path in (root / "roles" / role / "templates").glob("*/%s.*.j2" % kind)}
 
 
+def _family_files(root):
+    """[(path, data)] of the web server data files of an OS family (those holding __webserver_servers)."""
+    result = []
+    for platform in sorted((root / "roles/webserver/vars").glob("*.yml")):
+        if platform.name != "main.yml":
+            data = _load(root, platform.relative_to(root))
+            if "__webserver_servers" in data:
+                result.append((platform, data))
+    return result
+
+
 def places(root):
     """{place: set of web servers listed there}."""
     found = {
@@ -43,10 +55,8 @@ def places(root):
         "roles/well_known/templates/<server>/snippet.*.j2": _template_servers(root, "well_known", "snippet"),
         "roles/reverse_proxy/templates/<server>/site.*.j2": _template_servers(root, "reverse_proxy", "site"),
     }
-    for platform in sorted((root / "roles/webserver/vars").glob("*.yml")):
-        if platform.name != "main.yml":
-            data = _load(root, platform.relative_to(root))
-            found["__webserver_servers (roles/webserver/vars/%s)" % platform.name] = set(data["__webserver_servers"])
+    for platform, data in _family_files(root):
+        found["__webserver_servers (roles/webserver/vars/%s)" % platform.name] = set(data["__webserver_servers"])
     variants = (root / "molecule/web/variants").read_text(encoding="utf-8").splitlines()
     found["WEB_SERVER values (molecule/web/variants)"] = {
         line.partition("=")[2] for line in variants if line.strip() and not line.lstrip().startswith("#")}
@@ -67,12 +77,11 @@ def inconsistencies(root):
 def missing_keys(root):
     """[(platform file, web server, missing keys)] of the web server data."""
     result = []
-    for platform in sorted((root / "roles/webserver/vars").glob("*.yml")):
-        if platform.name != "main.yml":
-            for name, server in _load(root, platform.relative_to(root))["__webserver_servers"].items():
-                missing = REQUIRED_KEYS - set(server)
-                if missing:
-                    result.append((platform.name, name, sorted(missing)))
+    for platform, data in _family_files(root):
+        for name, server in data["__webserver_servers"].items():
+            missing = REQUIRED_KEYS - set(server)
+            if missing:
+                result.append((platform.name, name, sorted(missing)))
     return result
 
 
@@ -91,6 +100,7 @@ def test_the_collection_lists_every_web_server_everywhere():
 
 
 def test_the_web_server_data_has_every_key():
+    assert [path.name for path, _ in _family_files(ROOT)] == ["Debian.yml"]
     assert missing_keys(ROOT) == []
 
 
