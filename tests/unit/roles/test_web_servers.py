@@ -100,7 +100,7 @@ def test_the_collection_lists_every_web_server_everywhere():
 
 
 def test_the_web_server_data_has_every_key():
-    assert [path.name for path, _ in _family_files(ROOT)] == ["Debian.yml"]
+    assert [entry[0].name for entry in _family_files(ROOT)] == ["Debian.yml"]
     assert missing_keys(ROOT) == []
 
 
