@@ -24,6 +24,9 @@ else. Every pattern is anchored with ``\\A`` and ``\\Z``: ``$`` would accept a t
   NUL or control characters, not ``.`` or ``..``.
 - :func:`check_host_name`: a site's host name: the server-name grammar without a port, DNS names
   at most 253 characters (the longest name DNS can carry in text form).
+- :func:`check_email_address`: ``local@domain``: a local part of RFC 5322 dot-atom characters
+  (no quoted string, no comment), at most 64 characters, and a DNS name by the host-name grammar
+  (no IP literal); at most 254 characters in all.
 - :func:`client_document`: the ``/.well-known/matrix/client`` document, merged and rendered as
   JSON, refused when a number is not finite or a base URL is not an https URL after the merge.
 """
@@ -40,6 +43,8 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 )
 
 MAX_DNS_NAME_TEXT = 253
+MAX_EMAIL_ADDRESS = 254
+MAX_EMAIL_LOCAL_PART = 64
 NAME_MAX = 255
 PATH_MAX = 4095
 _MAX_SHOWN = 120
@@ -50,6 +55,9 @@ _PATH_CHARS = "A-Za-z0-9._+,=@:~/-"
 _PATH = re.compile(r"\A/[%s]*\Z" % _PATH_CHARS)
 _PATH_CHAR = re.compile(r"\A[%s]\Z" % _PATH_CHARS)
 _URL_PATH_CHAR = re.compile(r"\A[A-Za-z0-9._~!$&'()*+,;=:@/%-]\Z")
+_ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+_DOT_ATOM = re.compile(r"\A[%s]+(?:\.[%s]+)*\Z" % (_ATEXT, _ATEXT))
+_ATEXT_CHAR = re.compile(r"\A[.%s]\Z" % _ATEXT)
 _URL_PATH = re.compile(r"\A(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*\Z")
 
 
@@ -211,6 +219,35 @@ def check_host_name(value, what):
     return parsed.to_dict()
 
 
+def check_email_address(value, what):
+    """Check an e-mail address (dot-atom local part, DNS domain); return it unchanged."""
+    _require_text(value, what)
+    local, at, domain = value.rpartition("@")
+    if not at:
+        raise InputError(what, value, "is not an e-mail address: it has no '@'")
+    if not local:
+        raise InputError(what, value, "is not an e-mail address: the part before '@' is empty")
+    bad = next((char for char in local if not _ATEXT_CHAR.match(char)), None)
+    if bad is not None:
+        raise InputError(what, value, "contains %s before the '@'; the local part may hold only "
+                                      "letters, digits, '.' and %s" % (_describe_char(bad), _ATEXT[9:]))
+    if not _DOT_ATOM.match(local):
+        raise InputError(what, value, "has a local part that starts or ends with '.' or holds '..'")
+    if len(local) > MAX_EMAIL_LOCAL_PART:
+        raise InputError(what, value, "has a local part of %d characters; at most %d are allowed"
+                         % (len(local), MAX_EMAIL_LOCAL_PART))
+    try:
+        parsed = check_host_name(domain, what)
+    except InputError as exc:
+        raise InputError(what, value, "has a domain that is not valid: %s" % exc.reason) from None
+    if parsed["is_ip_literal"]:
+        raise InputError(what, value, "has an IP address as its domain; give a DNS name")
+    if len(value) > MAX_EMAIL_ADDRESS:
+        raise InputError(what, value, "is %d characters long; an e-mail address has at most %d"
+                         % (len(value), MAX_EMAIL_ADDRESS))
+    return value
+
+
 def _check_json_value(value, where, what):
     """Refuse what JSON cannot carry: non-finite numbers, non-string keys, other types."""
     if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
@@ -290,6 +327,7 @@ CHECKS = {
     "absolute_path": check_absolute_path,
     "file_name": check_file_name,
     "host_name": check_host_name,
+    "email_address": check_email_address,
     "json_value": check_json_value,
 }
 

@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.homeserver.delegation.plugins.module_utils._input import (
     InputError,
     check_absolute_path,
+    check_email_address,
     check_file_name,
     check_host_name,
     check_https_url,
@@ -173,6 +174,44 @@ def test_host_name_refused(value, problem):
     with pytest.raises(InputError) as caught:
         check_host_name(value, "well_known_server_name")
     assert str(caught.value).startswith("well_known_server_name ")
+    assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [
+    "admin@example.com",
+    "first.last+acme@mail.example.org",
+    "o'brien!#$%&*/=?^_`{|}~-@example.com",
+    "a" * 64 + "@" + ".".join(["b" * 63, "c" * 63, "d" * 61]),
+])
+def test_email_address_accepted(value):
+    assert check_email_address(value, "acme_email") == value
+    assert check_input(value, "email_address", "acme_email") == value
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("", "is empty"),
+    ("admin.example.com", "it has no '@'"),
+    ("@example.com", "the part before '@' is empty"),
+    ("admin@", "has a domain that is not valid"),
+    ('"admin"@example.com', "contains '\"' before the '@'"),
+    ("ad min@example.com", "contains a space"),
+    ("a@b@example.com", "contains '@' before the '@'"),
+    ("admin\n@example.com", "contains whitespace"),
+    (".admin@example.com", "starts or ends with '.' or holds '..'"),
+    ("admin.@example.com", "starts or ends with '.' or holds '..'"),
+    ("ad..min@example.com", "starts or ends with '.' or holds '..'"),
+    ("a" * 65 + "@example.com", "has a local part of 65 characters; at most 64"),
+    ("admin@192.0.2.1", "has an IP address as its domain"),
+    ("admin@[2001:db8::1]", "has an IP address as its domain"),
+    ("admin@example.com:25", "has a domain that is not valid"),
+    ("admin@example.com\n", "contains whitespace"),
+    ("admin@exa mple.com", "contains a space"),
+    ("a" * 64 + "@" + ".".join(["b" * 63, "c" * 63, "d" * 62]), "is 255 characters long; an e-mail address has at most 254"),
+])
+def test_email_address_refused(value, problem):
+    with pytest.raises(InputError) as caught:
+        check_email_address(value, "acme_email")
+    assert str(caught.value).startswith("acme_email ")
     assert problem in str(caught.value)
 
 
