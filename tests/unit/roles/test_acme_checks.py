@@ -1,0 +1,111 @@
+# Copyright (c) 2026, homeserver.delegation developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The ACME checks of roles/webserver/tasks/site.yml, run by ansible-playbook on localhost.
+
+Each run is in check mode and every case is refused by a check before present.yml: nothing on
+this machine can change (the recap must show no change either).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+PLAY = pathlib.Path(__file__).resolve().parent / "acme_checks" / "play.yml"
+ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).with_name("ansible-playbook")
+LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+
+SITE = {
+    "role": "reverse_proxy", "id": "matrix-reverse-proxy-matrix.example.test", "name": "matrix.example.test",
+    "server": "nginx", "owner": "reverse-proxy", "server_name_variable": "reverse_proxy_server_name",
+    "server_variable": "reverse_proxy_webserver", "kinds": ["site_link", "site", "combined_pem", "site_record", "acme_http"],
+    "write": ["site"], "remove": [], "tls": True,
+    "tls_variables": {"reverse_proxy_tls_certificate": "", "reverse_proxy_tls_certificate_key": ""},
+    "tls_required_when": "", "modules": [], "included_by_others": False, "directories": [], "snapshot": [],
+    "contents": [], "absent_files": [], "purge": [], "routes": [], "port_variables": {"443": "reverse_proxy_https_port"},
+    "hints": {}, "acme": True, "acme_variable": "reverse_proxy_tls_acme", "acme_names": ["matrix.example.test"],
+    "https_port": 443,
+}
+DEFAULTS = {"acme_directory_url": LETSENCRYPT, "acme_email": "", "acme_ca_bundle": "", "acme_staging": False,
+            "__webserver_acme_letsencrypt": LETSENCRYPT}
+
+
+def _site(**changes):
+    site = copy.deepcopy(SITE)
+    site.update(changes)
+    return site
+
+
+CASES = {
+    "paths-and-acme": (
+        {"__webserver_site": _site(tls_variables={"reverse_proxy_tls_certificate": "/etc/ssl/c.pem",
+                                                  "reverse_proxy_tls_certificate_key": "/etc/ssl/k.pem"})},
+        "reverse_proxy_tls_acme is true and reverse_proxy_tls_certificate and reverse_proxy_tls_certificate_key are set"),
+    "apache": (
+        {"__webserver_site": _site(server="apache")},
+        "reverse_proxy_tls_acme is not supported with Apache yet; give certificate paths"),
+    "ip-name": (
+        {"__webserver_site": _site(name="192.0.2.1", acme_names=["192.0.2.1"])},
+        "reverse_proxy_server_name 192.0.2.1 is an IP address"),
+    "email": (
+        {"acme_email": "admin@192.0.2.1"},
+        'acme_email "admin@192.0.2.1" has an IP address as its domain'),
+    "directory": (
+        {"acme_directory_url": "http://acme.example.test/dir"},
+        'acme_directory_url "http://acme.example.test/dir"'),
+    "ca-bundle-path": (
+        {"acme_ca_bundle": "relative/ca.pem"},
+        "acme_ca_bundle \"relative/ca.pem\" must be an absolute path"),
+    "staging-private": (
+        {"acme_staging": True, "acme_directory_url": "https://acme.example.test/dir"},
+        "acme_staging is true and acme_directory_url is https://acme.example.test/dir"),
+}
+
+
+def _run(tmp_path, extra, check=True):
+    values = dict(DEFAULTS, __webserver_site=SITE, ansible_python_interpreter=sys.executable)
+    values.update(extra)
+    (tmp_path / "vars.json").write_text(json.dumps(values), encoding="utf-8")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".tmp" / "collections"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-c", "local", "-e", "@" + str(tmp_path / "vars.json"), str(PLAY)]
+    if check:
+        argv.insert(1, "--check")
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_acme_check_refuses(tmp_path, case):
+    extra, message = CASES[case]
+    result = _run(tmp_path, extra)
+    assert result.returncode != 0, result.stdout
+    assert message in result.stdout, result.stdout
+    assert "changed=0" in result.stdout
+    assert "Set up the site on its web server" not in result.stdout
+
+
+def test_well_known_snippet_mode_refuses_acme():
+    tasks = (REPO / "roles/well_known/tasks/main.yml").read_text(encoding="utf-8")
+    assert "well_known_tls_acme is true but well_known_mode is snippet" in tasks
+
+
+def test_defaults_match_the_argument_specs():
+    import yaml
+
+    defaults_file = REPO / "roles/webserver/defaults/main.yml"
+    if not defaults_file.exists():
+        pytest.skip("roles/webserver/defaults/main.yml not there yet")
+    defaults = yaml.safe_load(defaults_file.read_text(encoding="utf-8"))
+    for role in ("well_known", "reverse_proxy"):
+        options = yaml.safe_load((REPO / "roles" / role / "meta/argument_specs.yml").read_text(encoding="utf-8"))
+        options = options["argument_specs"]["main"]["options"]
+        for name in ("acme_directory_url", "acme_email", "acme_ca_bundle", "acme_staging"):
+            assert options[name]["default"] == defaults[name], (role, name)
