@@ -20,6 +20,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 PLAY = pathlib.Path(__file__).resolve().parent / "acme_checks" / "play.yml"
+ROLE_PLAY = pathlib.Path(__file__).resolve().parent / "acme_checks" / "role_play.yml"
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).with_name("ansible-playbook")
 LETSENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 
@@ -70,13 +71,14 @@ CASES = {
 }
 
 
-def _run(tmp_path, extra, check=True):
-    values = dict(DEFAULTS, __webserver_site=SITE, ansible_python_interpreter=sys.executable)
+def _run(tmp_path, extra, check=True, values=None, play=PLAY):
+    if values is None:
+        values = dict(DEFAULTS, __webserver_site=SITE, ansible_python_interpreter=sys.executable)
     values.update(extra)
     (tmp_path / "vars.json").write_text(json.dumps(values), encoding="utf-8")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".tmp" / "collections"),
                ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
-    argv = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-c", "local", "-e", "@" + str(tmp_path / "vars.json"), str(PLAY)]
+    argv = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-c", "local", "-e", "@" + str(tmp_path / "vars.json"), str(play)]
     if check:
         argv.insert(1, "--check")
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -92,20 +94,35 @@ def test_acme_check_refuses(tmp_path, case):
     assert "Set up the site on its web server" not in result.stdout
 
 
-def test_well_known_snippet_mode_refuses_acme():
-    tasks = (REPO / "roles/well_known/tasks/main.yml").read_text(encoding="utf-8")
-    assert "well_known_tls_acme is true but well_known_mode is snippet" in tasks
+def test_well_known_snippet_mode_refuses_acme(tmp_path):
+    # The real role: its own rule, checked by the layer before any change.
+    values = {"acme_checks_role": "homeserver.delegation.well_known", "well_known_server_name": "example.test",
+              "well_known_delegated_server": "matrix.example.test:443", "well_known_mode": "snippet",
+              "well_known_tls_acme": True, "ansible_python_interpreter": sys.executable}
+    result = _run(tmp_path, {}, values=values, play=ROLE_PLAY)
+    assert result.returncode != 0, result.stdout
+    assert ("well_known_tls_acme is true but well_known_mode is snippet: the site that includes the snippet "
+            "holds the certificate") in " ".join(result.stdout.split()), result.stdout
+    assert "changed=0" in result.stdout
 
 
 def test_defaults_match_the_argument_specs():
     import yaml
 
-    defaults_file = REPO / "roles/webserver/defaults/main.yml"
-    if not defaults_file.exists():
-        pytest.skip("roles/webserver/defaults/main.yml not there yet")
-    defaults = yaml.safe_load(defaults_file.read_text(encoding="utf-8"))
+    defaults = yaml.safe_load((REPO / "roles/webserver/defaults/main.yml").read_text(encoding="utf-8"))
     for role in ("well_known", "reverse_proxy"):
         options = yaml.safe_load((REPO / "roles" / role / "meta/argument_specs.yml").read_text(encoding="utf-8"))
         options = options["argument_specs"]["main"]["options"]
         for name in ("acme_directory_url", "acme_email", "acme_ca_bundle", "acme_staging"):
             assert options[name]["default"] == defaults[name], (role, name)
+
+
+@pytest.mark.parametrize("role", ["well_known", "reverse_proxy"])
+def test_acme_is_off_by_default(role):
+    import yaml
+
+    defaults = yaml.safe_load((REPO / "roles" / role / "defaults/main.yml").read_text(encoding="utf-8"))
+    options = yaml.safe_load((REPO / "roles" / role / "meta/argument_specs.yml").read_text(encoding="utf-8"))
+    option = options["argument_specs"]["main"]["options"][role + "_tls_acme"]
+    assert defaults[role + "_tls_acme"] is False
+    assert option["default"] is False and option["type"] == "bool"
