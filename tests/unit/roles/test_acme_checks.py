@@ -50,9 +50,9 @@ CASES = {
         {"__webserver_site": _site(tls_variables={"reverse_proxy_tls_certificate": "/etc/ssl/c.pem",
                                                   "reverse_proxy_tls_certificate_key": "/etc/ssl/k.pem"})},
         "reverse_proxy_tls_acme is true and reverse_proxy_tls_certificate and reverse_proxy_tls_certificate_key are set"),
-    "apache": (
-        {"__webserver_site": _site(server="apache")},
-        "reverse_proxy_tls_acme is not supported with Apache yet; give certificate paths"),
+    "haproxy": (
+        {"__webserver_site": _site(server="haproxy")},
+        "reverse_proxy_tls_acme is not supported with HAProxy yet; give certificate paths"),
     "ip-name": (
         {"__webserver_site": _site(name="192.0.2.1", acme_names=["192.0.2.1"])},
         "reverse_proxy_server_name 192.0.2.1 is an IP address"),
