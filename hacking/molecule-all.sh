@@ -90,6 +90,16 @@ for run in "${runs[@]}"; do
 done
 runs=("${kept[@]}")
 [ ${#runs[@]} -gt 0 ] || { echo "molecule-all: nothing to run on $platform"; exit 0; }
+# Longest first, by the seconds of a recorded run (molecule/durations.txt: "<run> <seconds>"
+# lines; a run it does not list counts as the longest): the short runs start last, so the jobs
+# end close together. The order changes nothing else.
+if [ -f molecule/durations.txt ]; then
+  mapfile -t runs < <(
+    for run in "${runs[@]}"; do
+      seconds=$(awk -v run="$run" '$1 == run { print $2 }' molecule/durations.txt)
+      echo "${seconds:-999999} $run"
+    done | sort -s -k1,1nr | cut -d' ' -f2)
+fi
 echo "molecule-all: ${#runs[@]} run(s) on $platform, $jobs at a time, logs in $logs/"
 
 run_scenario() {
