@@ -44,7 +44,7 @@ help:  ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22
 
 .PHONY: test
-test: host venv unit sanity lint docs-lint package ee-context integration molecule molecule-ci-platform cores  ## Everything CI runs, from a fresh machine
+test: host venv unit roles sanity lint docs-lint package ee-context integration molecule cores  ## Everything CI runs, from a fresh machine
 
 .PHONY: host
 host:  ## Install the Debian packages the tests need and prepare podman (root)
@@ -77,6 +77,10 @@ link:
 .PHONY: unit
 unit: venv  ## Unit and property tests (no network)
 	$(BIN)/python -m pytest -n auto -p no:cacheprovider tests/unit
+
+.PHONY: roles
+roles: venv  ## The roles run by ansible-playbook on localhost with injected facts (no root, no containers)
+	$(BIN)/python -m pytest -n auto -p no:cacheprovider tests/roles
 
 # The integration tests run in a network namespace of their own: the lab's loopback and
 # private IPv6 addresses never touch the host's interfaces, and nothing can leave the
@@ -157,25 +161,42 @@ molecule-matrix: venv  ## Every scenario and variant on every platform (MATRIX_P
 	bash hacking/molecule-matrix.sh
 
 .PHONY: demo-scenario
+# With another version than the default, the lab and the logs are the version's own
+# (MOLECULE_LAB_VARIANT core216, .tmp/molecule-logs-core216/), so that versions run side by side.
 demo-scenario: venv  ## The demo Molecule scenario alone (CORE=2.16: with that ansible-core as controller)
 	@echo "demo-scenario: controller $$($(BIN)/python -c 'import sys; from ansible.release import __version__ as v; print("ansible-core %s, Python %d.%d" % ((v,) + sys.version_info[:2]))')"
-	MOLECULE_SCENARIOS=demo bash hacking/molecule-all.sh
+	$(if $(filter $(CORE),$(DEFAULT_CORE)),,MOLECULE_LAB_VARIANT=core$(subst .,,$(CORE)) \
+	  MOLECULE_LOGS=$(TMP)/molecule-logs-core$(subst .,,$(CORE))) MOLECULE_SCENARIOS=demo bash hacking/molecule-all.sh
 
 OLDEST_CORE := $(firstword $(CORES))
 NEWEST_CORE := $(lastword $(CORES))
+# Between them: in `make test` their unit tests and package check only (CI time, README "CI time").
+MIDDLE_CORES := $(filter-out $(OLDEST_CORE) $(DEFAULT_CORE) $(NEWEST_CORE),$(CORES))
 
 .PHONY: matrix
-matrix: link  ## venv, unit, sanity and package on every ansible-core version (MATRIX_CORES, MATRIX_JOBS)
+matrix: link  ## venv, unit, roles, sanity and package on every ansible-core version (MATRIX_CORES, MATRIX_JOBS)
 	bash hacking/matrix.sh
 
-# `make test` runs the default version's suites itself; this adds the other versions, then the
-# integration tests and the demo scenario with the oldest and the newest as controller, one
-# version at a time (the demo lab's containers have one name per checkout).
+# `make test` runs the default version's suites itself. This adds: every check on the oldest and
+# the newest version, the unit tests and the package check on the versions between, two at a
+# time; then the demo scenario with the oldest and the newest as controller, beside the demo
+# scenario on CI_PLATFORM (`make molecule-ci-platform`), each in a lab of its own.
 .PHONY: cores
-cores: link  ## The other ansible-core versions' part of `make test`
-	MATRIX_CORES="$(filter-out $(DEFAULT_CORE),$(CORES))" MATRIX_LOGS=$(TMP)/matrix-logs/checks \
-	  bash hacking/matrix.sh
-	MATRIX_CORES="$(OLDEST_CORE) $(NEWEST_CORE)" MATRIX_STEPS="integration demo-scenario" MATRIX_JOBS=1 \
+cores: link  ## The other ansible-core versions' part of `make test`, with the demo scenario on CI_PLATFORM
+	MATRIX_CORES="$(OLDEST_CORE) $(NEWEST_CORE) $(MIDDLE_CORES)" MATRIX_STEPS="venv unit roles sanity package" \
+	  $(foreach core,$(MIDDLE_CORES),MATRIX_STEPS_$(subst .,_,$(core))="venv unit package") \
+	  MATRIX_LOGS=$(TMP)/matrix-logs/checks bash hacking/matrix.sh
+	status=0; \
+	$(MAKE) --no-print-directory molecule-ci-platform & platform=$$!; \
+	$(MAKE) --no-print-directory cores-lab CORES_LAB_STEPS=demo-scenario MATRIX_JOBS=2 || status=1; \
+	wait $$platform || status=1; \
+	exit $$status
+
+# On demand (about 20 minutes): what `make cores` ran before CI time made it choose.
+CORES_LAB_STEPS ?= integration demo-scenario
+.PHONY: cores-lab
+cores-lab: link  ## The integration tests and the demo scenario with the oldest and the newest ansible-core as controller (root)
+	MATRIX_CORES="$(OLDEST_CORE) $(NEWEST_CORE)" MATRIX_STEPS="$(CORES_LAB_STEPS)" MATRIX_JOBS=$(or $(MATRIX_JOBS),1) \
 	  MATRIX_LOGS=$(TMP)/matrix-logs/lab bash hacking/matrix.sh
 
 .PHONY: demo

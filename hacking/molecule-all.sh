@@ -4,7 +4,7 @@
 # variants file (molecule/<scenario>/variants, one NAME=value per line) runs once per line, as
 # <scenario>:<value> (the web scenario once per web server). Each run's log is kept in
 # .tmp/molecule-logs/<scenario>[-<value>].log (another MOLECULE_PLATFORM than debian12:
-# .tmp/molecule-logs-<platform>/), with one line per run in results.txt (PASS|FAIL|SKIP <run>
+# .tmp/molecule-logs-<platform>/; MOLECULE_LOGS: that directory), with one line per run in results.txt (PASS|FAIL|SKIP <run>
 # <seconds>; SKIP: a web server the platform cannot run, below); the end of a failing one is shown. Exits non-zero when any run fails, and when
 # there is no scenario at all.
 #   hacking/molecule-all.sh
@@ -55,14 +55,18 @@ fi
 
 # Logs are read as text files.
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
-logs=.tmp/molecule-logs
 platform=${MOLECULE_PLATFORM:-debian12}
-[ "$platform" = debian12 ] || logs=$logs-$platform
+if [ -n "${MOLECULE_LOGS:-}" ]; then
+  logs=$MOLECULE_LOGS
+else
+  logs=.tmp/molecule-logs
+  [ "$platform" = debian12 ] || logs=$logs-$platform
+fi
 rm -rf "$logs"
 mkdir -p "$logs"
 
 # A variant WEB_SERVER=<server> that the platform cannot run (Caddy on Ubuntu 22.04) is skipped,
-# not run to fail: the roles refuse it there, which tests/unit/roles/test_platform_check.py
+# not run to fail: the roles refuse it there, which tests/roles/test_platform_check.py
 # tests. The one list is plugins/module_utils/_platforms.py ("ubuntu2204" is Ubuntu 22.04).
 unavailable=$(python3 - "$platform" <<'PYTHON'
 import importlib.util

@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 PLAY = pathlib.Path(__file__).resolve().parent / "acme_checks" / "play.yml"
 ROLE_PLAY = pathlib.Path(__file__).resolve().parent / "acme_checks" / "role_play.yml"
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).with_name("ansible-playbook")

@@ -25,7 +25,7 @@ import sys
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent / "platform_check"
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).with_name("ansible-playbook")
 GENERATED = REPO / "tests" / "unit" / "data" / "homeserver.yaml"
