@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # Tests every supported ansible-core version: for each, its virtualenv (made once, reused), the
-# unit tests, ansible-test sanity, and the package check (build the tarball, install it, render
-# the docs of every plugin and role, parse every playbook and run the verify playbook from the
-# installed copy): `make CORE=<version> venv unit roles sanity package`. MATRIX_JOBS versions at
-# a time (default 2), MATRIX_STEPS for other targets, MATRIX_STEPS_<major>_<minor> (e.g.
-# MATRIX_STEPS_2_17) for one version's own. Each version's log is
+# unit tests, the role tests, ansible-test sanity, and the package check (build the tarball,
+# install it, render the docs of every plugin and role, parse every playbook and run the verify
+# playbook from the installed copy): `make CORE=<version> venv unit roles sanity package`.
+# MATRIX_JOBS versions at a time (default 2), MATRIX_STEPS for other targets. Each version's log is
 # $MATRIX_LOGS/<version>.log (default .tmp/matrix-logs); the end of a failing one is shown.
 # Prints the seconds each step took, and exits non-zero when any version fails.
 #   hacking/matrix.sh
 #   MATRIX_CORES="2.16 2.21" MATRIX_STEPS="venv unit" MATRIX_LOGS=.tmp/some-logs hacking/matrix.sh
-#   MATRIX_CORES="2.16 2.17" MATRIX_STEPS_2_17="venv unit package" hacking/matrix.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,11 +20,6 @@ read -r -a cores <<< "$cores"
 [ ${#cores[@]} -gt 0 ] || die "no ansible-core versions to test"
 read -r -a steps <<< "${MATRIX_STEPS:-venv unit roles sanity package}"
 [ ${#steps[@]} -gt 0 ] || die "no steps to run"
-# A version's own steps, from MATRIX_STEPS_<major>_<minor>.
-core_steps() {
-  local name="MATRIX_STEPS_${1//./_}"
-  echo "${!name:-$step_list}"
-}
 for core in "${cores[@]}"; do
   [ -f "tests/cores/$core.txt" ] || die "no ansible-core version '$core' (tests/cores/$core.txt)"
 done
@@ -40,10 +33,6 @@ logs=${MATRIX_LOGS:-.tmp/matrix-logs}
 rm -rf "$logs"
 mkdir -p "$logs"
 echo "matrix: ansible-core ${cores[*]}, ${steps[*]}, $jobs at a time, logs in $logs/"
-for core in "${cores[@]}"; do
-  name="MATRIX_STEPS_${core//./_}"
-  [ -z "${!name:-}" ] || echo "matrix: ansible-core $core: ${!name} only"
-done
 
 # CPU seconds (user and system) of the finished children of the shell that ran `times` into
 # the file $1. `times` must run in run_core's shell: a command substitution's subshell has no
@@ -55,7 +44,7 @@ cpu_seconds() {
 
 run_core() {
   local core=$1 start=$SECONDS step_start step_cpu step results=() log="$logs/$1.log"
-  for step in $(core_steps "$core"); do
+  for step in $step_list; do
     step_start=$SECONDS
     times > "$logs/.$core.times"
     step_cpu=$(cpu_seconds "$logs/.$core.times")
@@ -77,7 +66,7 @@ run_core() {
   joined=$(printf "%s; " "${results[@]}")
   echo "matrix: PASS ${info:-ansible-core $core}: $((SECONDS - start)) s (${joined%; })"
 }
-export -f run_core cpu_seconds core_steps
+export -f run_core cpu_seconds
 export logs step_list="${steps[*]}"
 
 start=$SECONDS

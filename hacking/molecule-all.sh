@@ -4,9 +4,10 @@
 # variants file (molecule/<scenario>/variants, one NAME=value per line) runs once per line, as
 # <scenario>:<value> (the web scenario once per web server). Each run's log is kept in
 # .tmp/molecule-logs/<scenario>[-<value>].log (another MOLECULE_PLATFORM than debian12:
-# .tmp/molecule-logs-<platform>/; MOLECULE_LOGS: that directory), with one line per run in results.txt (PASS|FAIL|SKIP <run>
-# <seconds>; SKIP: a web server the platform cannot run, below); the end of a failing one is shown. Exits non-zero when any run fails, and when
-# there is no scenario at all.
+# .tmp/molecule-logs-<platform>/; MOLECULE_LOGS: that directory), with one line per run in
+# results.txt (PASS|FAIL|SKIP <run> <seconds>; SKIP: a web server the platform cannot run,
+# below); the end of a failing one is shown. Exits non-zero when any run fails, and when there
+# is no scenario at all.
 #   hacking/molecule-all.sh
 #   MOLECULE_JOBS=1 MOLECULE_SCENARIOS="e2e_wellknown web:caddy" hacking/molecule-all.sh
 #   MOLECULE_PLATFORM=ubuntu2404 MOLECULE_SCENARIOS=web hacking/molecule-all.sh   # another platform
