@@ -6,8 +6,8 @@
 # .tmp/molecule-logs/<scenario>[-<value>].log (another MOLECULE_PLATFORM than debian12:
 # .tmp/molecule-logs-<platform>/; MOLECULE_LOGS: that directory), with one line per run in
 # results.txt (PASS|FAIL|SKIP <run> <seconds>; SKIP: a web server the platform cannot run,
-# below); the end of a failing one is shown. Exits non-zero when any run fails, and when there
-# is no scenario at all.
+# below); the end of a failing one is shown. Exits non-zero when any run fails, when there
+# is no scenario at all, and when every run chosen is skipped.
 #   hacking/molecule-all.sh
 #   MOLECULE_JOBS=1 MOLECULE_SCENARIOS="e2e_wellknown web:caddy" hacking/molecule-all.sh
 #   MOLECULE_PLATFORM=ubuntu2404 MOLECULE_SCENARIOS=web hacking/molecule-all.sh   # another platform
@@ -94,7 +94,8 @@ for run in "${runs[@]}"; do
   fi
 done
 runs=("${kept[@]}")
-[ ${#runs[@]} -gt 0 ] || { echo "molecule-all: nothing to run on $platform"; exit 0; }
+# Every run chosen skipped: nothing was tested, which is a failure, not a pass.
+[ ${#runs[@]} -gt 0 ] || die "every run chosen was skipped on $platform: nothing tested"
 # Longest first, by the seconds of a recorded run (molecule/durations.txt: "<run> <seconds>"
 # lines; a run it does not list counts as the longest): the short runs start last, so the jobs
 # end close together. The order changes nothing else.
