@@ -74,6 +74,33 @@ def inconsistencies(root):
             for place, servers in sorted(found.items()) for server in sorted(every - servers)]
 
 
+def acme_places(root):
+    """{place: set of web servers with ACME listed there} (docs/development.md: ACME)."""
+    found = {"roles/webserver/templates/<server>/acme-http.*.j2": {
+        path.parent.name for path in (root / "roles/webserver/templates").glob("*/acme-http.*.j2")}}
+    for platform, data in _family_files(root):
+        servers = data["__webserver_servers"]
+        found["acme entries (roles/webserver/vars/%s)" % platform.name] = {
+            name for name, server in servers.items() if "acme" in server}
+        found["paths.acme_http (roles/webserver/vars/%s)" % platform.name] = {
+            name for name, server in servers.items() if "acme_http" in server.get("paths", {})}
+    variants = (root / "molecule/acme/variants").read_text(encoding="utf-8").splitlines()
+    found["WEB_SERVER values (molecule/acme/variants)"] = {
+        line.partition("=")[2] for line in variants if line.strip() and not line.lstrip().startswith("#")}
+    scenario = _load(root, "molecule/acme/molecule.yml")
+    found["acme_lab_servers (molecule/acme/molecule.yml)"] = set(
+        scenario["provisioner"]["inventory"]["group_vars"]["all"]["acme_lab_servers"])
+    return found
+
+
+def acme_inconsistencies(root):
+    """One message per web server with ACME in one place and missing from another."""
+    found = acme_places(root)
+    every = set().union(*found.values())
+    return ["%s has ACME but is not listed in %s" % (server, place)
+            for place, servers in sorted(found.items()) for server in sorted(every - servers)]
+
+
 def missing_keys(root):
     """[(platform file, web server, missing keys)] of the web server data."""
     result = []
@@ -89,7 +116,8 @@ def missing_keys(root):
 def tree_fixture(tmp_path):
     """A copy of the files the places are read from."""
     for path in ("roles/well_known/meta", "roles/reverse_proxy/meta", "roles/well_known/templates",
-                 "roles/reverse_proxy/templates", "roles/webserver/vars", "molecule/web", "molecule/resources/webroles"):
+                 "roles/reverse_proxy/templates", "roles/webserver/vars", "roles/webserver/templates",
+                 "molecule/web", "molecule/acme", "molecule/resources/webroles"):
         shutil.copytree(ROOT / path, tmp_path / path)
     return tmp_path
 
@@ -97,6 +125,27 @@ def tree_fixture(tmp_path):
 def test_the_collection_lists_every_web_server_everywhere():
     assert inconsistencies(ROOT) == []
     assert len(places(ROOT)["WEB_SERVER values (molecule/web/variants)"]) == 4
+
+
+def test_the_web_servers_with_acme_are_listed_everywhere_acme_needs():
+    assert acme_inconsistencies(ROOT) == []
+    assert places_with_acme(ROOT) == {"nginx", "apache"}
+
+
+def places_with_acme(root):
+    return set().union(*acme_places(root).values())
+
+
+def test_a_web_server_with_acme_data_but_no_scenario_run_is_reported(tree):
+    variants = tree / "molecule/acme/variants"
+    variants.write_text(variants.read_text(encoding="utf-8").replace("WEB_SERVER=apache\n", ""), encoding="utf-8")
+    assert acme_inconsistencies(tree) == ["apache has ACME but is not listed in WEB_SERVER values (molecule/acme/variants)"]
+
+
+def test_an_acme_entry_without_its_port_80_template_is_reported(tree):
+    (tree / "roles/webserver/templates/nginx/acme-http.conf.j2").unlink()
+    assert acme_inconsistencies(tree) == [
+        "nginx has ACME but is not listed in roles/webserver/templates/<server>/acme-http.*.j2"]
 
 
 def test_the_web_server_data_has_every_key():
