@@ -57,21 +57,28 @@ def places(root):
     }
     for platform, data in _family_files(root):
         found["__webserver_servers (roles/webserver/vars/%s)" % platform.name] = set(data["__webserver_servers"])
-    variants = (root / "molecule/web/variants").read_text(encoding="utf-8").splitlines()
-    found["WEB_SERVER values (molecule/web/variants)"] = {
-        line.partition("=")[2] for line in variants if line.strip() and not line.lstrip().startswith("#")}
+    found["WEB_SERVER values (molecule/web/variants)"] = _variants(root, "web")
     scenario = _load(root, "molecule/resources/webroles/vars.yml")
     for name in SCENARIO_MAPS:
         found["%s (molecule/resources/webroles/vars.yml)" % name] = set(scenario[name])
     return found
 
 
+def _gaps(found, message):
+    """message % (server, place) for each web server missing from a place where another lists it."""
+    every = set().union(*found.values())
+    return [message % (server, place) for place, servers in sorted(found.items()) for server in sorted(every - servers)]
+
+
+def _variants(root, scenario):
+    """The WEB_SERVER values of molecule/<scenario>/variants."""
+    lines = (root / "molecule" / scenario / "variants").read_text(encoding="utf-8").splitlines()
+    return {line.partition("=")[2] for line in lines if line.strip() and not line.lstrip().startswith("#")}
+
+
 def inconsistencies(root):
     """One message per web server missing from a place where another place lists it."""
-    found = places(root)
-    every = set().union(*found.values())
-    return ["%s is not listed in %s" % (server, place)
-            for place, servers in sorted(found.items()) for server in sorted(every - servers)]
+    return _gaps(places(root), "%s is not listed in %s")
 
 
 def acme_places(root):
@@ -84,9 +91,7 @@ def acme_places(root):
             name for name, server in servers.items() if "acme" in server}
         found["paths.acme_http (roles/webserver/vars/%s)" % platform.name] = {
             name for name, server in servers.items() if "acme_http" in server.get("paths", {})}
-    variants = (root / "molecule/acme/variants").read_text(encoding="utf-8").splitlines()
-    found["WEB_SERVER values (molecule/acme/variants)"] = {
-        line.partition("=")[2] for line in variants if line.strip() and not line.lstrip().startswith("#")}
+    found["WEB_SERVER values (molecule/acme/variants)"] = _variants(root, "acme")
     scenario = _load(root, "molecule/acme/molecule.yml")
     found["acme_lab_servers (molecule/acme/molecule.yml)"] = set(
         scenario["provisioner"]["inventory"]["group_vars"]["all"]["acme_lab_servers"])
@@ -95,10 +100,7 @@ def acme_places(root):
 
 def acme_inconsistencies(root):
     """One message per web server with ACME in one place and missing from another."""
-    found = acme_places(root)
-    every = set().union(*found.values())
-    return ["%s has ACME but is not listed in %s" % (server, place)
-            for place, servers in sorted(found.items()) for server in sorted(every - servers)]
+    return _gaps(acme_places(root), "%s has ACME but is not listed in %s")
 
 
 def missing_keys(root):
