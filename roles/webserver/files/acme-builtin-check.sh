@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Run by tasks/acme_builtin.yml as: bash -c "<this file>" acme-builtin-check PORT DIR SINCE UNIT NAME...
 # For each NAME, compares the certificate the web server keeps from the ACME server
 # (DIR/NAME/NAME.crt) with the one it serves for NAME on 127.0.0.1:PORT, by SHA-256 fingerprint.

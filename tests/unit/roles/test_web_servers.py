@@ -101,8 +101,8 @@ def acme_places(root):
         found["acme entries (roles/webserver/vars/%s)" % platform.name] = with_acme
         found["paths.acme_http (roles/webserver/vars/%s)" % platform.name] = builtin | {
             name for name, server in servers.items() if "acme_http" in server.get("paths", {})}
-        found["acme.storage and acme.unit of a builtin client (roles/webserver/vars/%s)" % platform.name] = {
-            name for name in with_acme - builtin} | {
+        found["acme.storage and acme.unit of a builtin client (roles/webserver/vars/%s)" % platform.name] = (
+            with_acme - builtin) | {
             name for name in builtin & with_acme if {"storage", "unit"} <= set(servers[name]["acme"])}
     found["WEB_SERVER values (molecule/acme/variants)"] = _variants(root, "acme")
     scenario = _load(root, "molecule/acme/molecule.yml")
