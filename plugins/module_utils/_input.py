@@ -25,8 +25,8 @@ else. Every pattern is anchored with ``\\A`` and ``\\Z``: ``$`` would accept a t
 - :func:`check_host_name`: a site's host name: the server-name grammar without a port, DNS names
   at most 253 characters (the longest name DNS can carry in text form).
 - :func:`check_email_address`: ``local@domain``: a local part of RFC 5322 dot-atom characters
-  (no quoted string, no comment), at most 64 characters, and a DNS name by the host-name grammar
-  (no IP literal); at most 254 characters in all.
+  other than backquote and braces (no quoted string, no comment), at most 64 characters, and a
+  DNS name by the host-name grammar (no IP literal); at most 254 characters in all.
 - :func:`client_document`: the ``/.well-known/matrix/client`` document, merged and rendered as
   JSON, refused when a number is not finite or a base URL is not an https URL after the merge.
 """
@@ -55,7 +55,9 @@ _PATH_CHARS = "A-Za-z0-9._+,=@:~/-"
 _PATH = re.compile(r"\A/[%s]*\Z" % _PATH_CHARS)
 _PATH_CHAR = re.compile(r"\A[%s]\Z" % _PATH_CHARS)
 _URL_PATH_CHAR = re.compile(r"\A[A-Za-z0-9._~!$&'()*+,;=:@/%-]\Z")
-_ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
+# RFC 5322's atext without "`", "{" and "}": Caddy's configuration reads them as quotes and
+# placeholders ({$VAR} is replaced even inside quotes), and no real address needs them.
+_ATEXT = "A-Za-z0-9!#$%&'*+/=?^_|~-"
 _DOT_ATOM = re.compile(r"\A[%s]+(?:\.[%s]+)*\Z" % (_ATEXT, _ATEXT))
 _ATEXT_CHAR = re.compile(r"\A[.%s]\Z" % _ATEXT)
 _URL_PATH = re.compile(r"\A(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*\Z")

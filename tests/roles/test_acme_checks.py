@@ -59,6 +59,10 @@ CASES = {
     "email": (
         {"acme_email": "admin@192.0.2.1"},
         'acme_email "admin@192.0.2.1" has an IP address as its domain'),
+    # Caddy's configuration would replace {$HOME} with its environment, even between quotes.
+    "email-brace": (
+        {"__webserver_site": _site(server="caddy"), "acme_email": "ad{$HOME}min@example.test"},
+        "acme_email \"ad{$HOME}min@example.test\" contains '{' before the '@'"),
     "directory": (
         {"acme_directory_url": "http://acme.example.test/dir"},
         'acme_directory_url "http://acme.example.test/dir"'),

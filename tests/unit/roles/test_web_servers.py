@@ -82,15 +82,28 @@ def inconsistencies(root):
 
 
 def acme_places(root):
-    """{place: set of web servers with ACME listed there} (docs/development.md: ACME)."""
-    found = {"roles/webserver/templates/<server>/acme-http.*.j2": {
+    """{place: set of web servers with ACME listed there} (docs/development.md: ACME).
+
+    A web server whose ACME client is its own (acme.builtin: Caddy) needs no port-80 template or
+    file, but says where it keeps certificates and which journal unit tells why it failed; one
+    with certbot needs the port-80 template and file. Each is counted as present in the places
+    its kind does not need.
+    """
+    builtin = set()
+    for _platform, data in _family_files(root):
+        builtin |= {name for name, server in data["__webserver_servers"].items()
+                    if server.get("acme", {}).get("builtin")}
+    found = {"roles/webserver/templates/<server>/acme-http.*.j2": builtin | {
         path.parent.name for path in (root / "roles/webserver/templates").glob("*/acme-http.*.j2")}}
     for platform, data in _family_files(root):
         servers = data["__webserver_servers"]
-        found["acme entries (roles/webserver/vars/%s)" % platform.name] = {
-            name for name, server in servers.items() if "acme" in server}
-        found["paths.acme_http (roles/webserver/vars/%s)" % platform.name] = {
+        with_acme = {name for name, server in servers.items() if "acme" in server}
+        found["acme entries (roles/webserver/vars/%s)" % platform.name] = with_acme
+        found["paths.acme_http (roles/webserver/vars/%s)" % platform.name] = builtin | {
             name for name, server in servers.items() if "acme_http" in server.get("paths", {})}
+        found["acme.storage and acme.unit of a builtin client (roles/webserver/vars/%s)" % platform.name] = (
+            with_acme - builtin) | {
+            name for name in builtin & with_acme if {"storage", "unit"} <= set(servers[name]["acme"])}
     found["WEB_SERVER values (molecule/acme/variants)"] = _variants(root, "acme")
     scenario = _load(root, "molecule/acme/molecule.yml")
     found["acme_lab_servers (molecule/acme/molecule.yml)"] = set(
@@ -131,7 +144,7 @@ def test_the_collection_lists_every_web_server_everywhere():
 
 def test_the_web_servers_with_acme_are_listed_everywhere_acme_needs():
     assert acme_inconsistencies(ROOT) == []
-    assert places_with_acme(ROOT) == {"nginx", "apache"}
+    assert places_with_acme(ROOT) == {"nginx", "apache", "caddy"}
 
 
 def places_with_acme(root):
@@ -148,6 +161,15 @@ def test_an_acme_entry_without_its_port_80_template_is_reported(tree):
     (tree / "roles/webserver/templates/nginx/acme-http.conf.j2").unlink()
     assert acme_inconsistencies(tree) == [
         "nginx has ACME but is not listed in roles/webserver/templates/<server>/acme-http.*.j2"]
+
+
+def test_a_builtin_acme_client_without_its_storage_is_reported(tree):
+    data = tree / "roles/webserver/vars/Debian.yml"
+    text = data.read_text(encoding="utf-8")
+    assert "      storage: /var/lib/caddy/" in text
+    data.write_text(text.replace("      storage: /var/lib/caddy/", "      kept_in: /var/lib/caddy/"), encoding="utf-8")
+    assert acme_inconsistencies(tree) == [
+        "caddy has ACME but is not listed in acme.storage and acme.unit of a builtin client (roles/webserver/vars/Debian.yml)"]
 
 
 def test_the_web_server_data_has_every_key():

@@ -180,7 +180,7 @@ def test_host_name_refused(value, problem):
 @pytest.mark.parametrize("value", [
     "admin@example.com",
     "first.last+acme@mail.example.org",
-    "o'brien!#$%&*/=?^_`{|}~-@example.com",
+    "o'brien!#$%&*/=?^_|~-@example.com",
     "a" * 64 + "@" + ".".join(["b" * 63, "c" * 63, "d" * 61]),
 ])
 def test_email_address_accepted(value):
@@ -196,6 +196,10 @@ def test_email_address_accepted(value):
     ('"admin"@example.com', "contains '\"' before the '@'"),
     ("ad min@example.com", "contains a space"),
     ("a@b@example.com", "contains '@' before the '@'"),
+    # Caddy would replace {$HOME} with its environment, even between quotes.
+    ("a{$HOME}@example.com", "contains '{' before the '@'"),
+    ("a}@example.com", "contains '}' before the '@'"),
+    ("a`b@example.com", "contains '`' before the '@'"),
     ("admin\n@example.com", "contains whitespace"),
     (".admin@example.com", "starts or ends with '.' or holds '..'"),
     ("admin.@example.com", "starts or ends with '.' or holds '..'"),
