@@ -144,7 +144,7 @@ def test_the_collection_lists_every_web_server_everywhere():
 
 def test_the_web_servers_with_acme_are_listed_everywhere_acme_needs():
     assert acme_inconsistencies(ROOT) == []
-    assert places_with_acme(ROOT) == {"nginx", "apache", "caddy"}
+    assert places_with_acme(ROOT) == {"nginx", "apache", "haproxy", "caddy"}
 
 
 def places_with_acme(root):
