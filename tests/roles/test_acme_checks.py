@@ -214,3 +214,16 @@ def test_reverse_proxy_refuses_a_bad_srv_server_name(tmp_path, case):
     assert message in _messages(result), result.stdout
     assert "changed=0" in result.stdout
     assert "Set up the site on its web server" not in result.stdout
+
+
+def test_acme_staging_predicts_the_staging_directory(tmp_path):
+    # acme_staging with the default directory: the real role in check mode predicts a
+    # certificate from Let's Encrypt's staging directory (no ACME server is contacted here).
+    values = {"acme_checks_role": "homeserver.delegation.well_known", "well_known_server_name": "matrix.example.test",
+              "well_known_delegated_server": "matrix.example.test:443", "well_known_tls_acme": True,
+              "acme_staging": True, "ansible_python_interpreter": sys.executable}
+    result = _run(tmp_path, {}, values=values, play=ROLE_PLAY)
+    assert result.returncode == 0, result.stdout
+    assert ("obtain a certificate for matrix.example.test from https://acme-staging-v02.api.letsencrypt.org/directory"
+            in _messages(result)), result.stdout
+
