@@ -226,4 +226,3 @@ def test_acme_staging_predicts_the_staging_directory(tmp_path):
     assert result.returncode == 0, result.stdout
     assert ("obtain a certificate for matrix.example.test from https://acme-staging-v02.api.letsencrypt.org/directory"
             in _messages(result)), result.stdout
-
