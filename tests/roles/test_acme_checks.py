@@ -97,14 +97,18 @@ def _messages(result):
     return " ".join(result.stdout.replace('\\"', '"').split())
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_acme_check_refuses(tmp_path, case):
-    extra, message = CASES[case]
-    result = _run(tmp_path, extra)
+def _assert_refused(result, message):
+    """The run failed with the message, before any change and before the site's setup."""
     assert result.returncode != 0, result.stdout
     assert message in _messages(result), result.stdout
     assert "changed=0" in result.stdout
     assert "Set up the site on its web server" not in result.stdout
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_acme_check_refuses(tmp_path, case):
+    extra, message = CASES[case]
+    _assert_refused(_run(tmp_path, extra), message)
 
 
 def test_well_known_snippet_mode_refuses_acme(tmp_path):
@@ -209,11 +213,7 @@ def test_reverse_proxy_refuses_a_bad_srv_server_name(tmp_path, case):
         certificate, key = _self_signed(tmp_path, "matrix.example.test")
         values.update(reverse_proxy_tls_acme=False, reverse_proxy_tls_certificate=str(certificate),
                       reverse_proxy_tls_certificate_key=str(key))
-    result = _run(tmp_path, {}, values=values, play=ROLE_PLAY)
-    assert result.returncode != 0, result.stdout
-    assert message in _messages(result), result.stdout
-    assert "changed=0" in result.stdout
-    assert "Set up the site on its web server" not in result.stdout
+    _assert_refused(_run(tmp_path, {}, values=values, play=ROLE_PLAY), message)
 
 
 def test_acme_staging_predicts_the_staging_directory(tmp_path):
