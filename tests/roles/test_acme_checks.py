@@ -97,14 +97,18 @@ def _messages(result):
     return " ".join(result.stdout.replace('\\"', '"').split())
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_acme_check_refuses(tmp_path, case):
-    extra, message = CASES[case]
-    result = _run(tmp_path, extra)
+def _assert_refused(result, message):
+    """The run failed with the message, before any change and before the site's setup."""
     assert result.returncode != 0, result.stdout
     assert message in _messages(result), result.stdout
     assert "changed=0" in result.stdout
     assert "Set up the site on its web server" not in result.stdout
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_acme_check_refuses(tmp_path, case):
+    extra, message = CASES[case]
+    _assert_refused(_run(tmp_path, extra), message)
 
 
 def test_well_known_snippet_mode_refuses_acme(tmp_path):
@@ -152,4 +156,73 @@ def test_acme_site_passes_the_checks_and_is_predicted(tmp_path):
     result = _run(tmp_path, {}, values=values, play=ROLE_PLAY)
     assert result.returncode == 0, result.stdout
     assert ("obtain a certificate for matrix.example.test from https://acme-v02.api.letsencrypt.org/directory"
+            in _messages(result)), result.stdout
+
+
+def _self_signed(directory, name):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now)
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+                   .sign(key, hashes.SHA256()))
+    certificate_path, key_path = directory / "proxy.pem", directory / "proxy.key"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return certificate_path, key_path
+
+
+PROXY = {"acme_checks_role": "homeserver.delegation.reverse_proxy", "reverse_proxy_server_name": "matrix.example.test",
+         "reverse_proxy_tls_acme": True, "reverse_proxy_federation_port": 8448}
+
+SRV_CASES = {
+    # Remote servers look up SRV records for a DNS name only (certificate paths: the role's rule).
+    "ip": ("192.0.2.7", "reverse_proxy_srv_server_name 192.0.2.7 is an IP address: remote servers look up SRV "
+                        "records only for a DNS name"),
+    # With ACME the layer's rule comes first, and names the variable that holds the address.
+    "ip-acme": ("192.0.2.7", "reverse_proxy_tls_acme is true but reverse_proxy_srv_server_name 192.0.2.7 is an IP "
+                             "address: the collection obtains ACME certificates for DNS names only"),
+    # The same name in other letters: the site answers it already.
+    "same-name": ("Matrix.Example.TEST", "reverse_proxy_srv_server_name is reverse_proxy_server_name "
+                                         "(matrix.example.test): the site answers that name already"),
+    # A name that would end nginx's server_name and start a directive of its own.
+    "injection": ("example.test; include /etc/passwd", 'reverse_proxy_srv_server_name "example.test; include /etc/passwd" '
+                                                       "contains a space"),
+    "port": ("example.test:8448", 'reverse_proxy_srv_server_name "example.test:8448" must be a host name without a port'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SRV_CASES))
+def test_reverse_proxy_refuses_a_bad_srv_server_name(tmp_path, case):
+    # The real role, in check mode: refused by the layer's checks before any change.
+    name, message = SRV_CASES[case]
+    values = dict(PROXY, reverse_proxy_srv_server_name=name, ansible_python_interpreter=sys.executable)
+    if case == "ip":
+        # Certificate paths instead of ACME: a real pair, as the layer checks them before the rules.
+        certificate, key = _self_signed(tmp_path, "matrix.example.test")
+        values.update(reverse_proxy_tls_acme=False, reverse_proxy_tls_certificate=str(certificate),
+                      reverse_proxy_tls_certificate_key=str(key))
+    _assert_refused(_run(tmp_path, {}, values=values, play=ROLE_PLAY), message)
+
+
+def test_acme_staging_predicts_the_staging_directory(tmp_path):
+    # acme_staging with the default directory: the real role in check mode predicts a
+    # certificate from Let's Encrypt's staging directory (no ACME server is contacted here).
+    values = {"acme_checks_role": "homeserver.delegation.well_known", "well_known_server_name": "matrix.example.test",
+              "well_known_delegated_server": "matrix.example.test:443", "well_known_tls_acme": True,
+              "acme_staging": True, "ansible_python_interpreter": sys.executable}
+    result = _run(tmp_path, {}, values=values, play=ROLE_PLAY)
+    assert result.returncode == 0, result.stdout
+    assert ("obtain a certificate for matrix.example.test from https://acme-staging-v02.api.letsencrypt.org/directory"
             in _messages(result)), result.stdout
