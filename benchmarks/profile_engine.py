@@ -208,6 +208,11 @@ def _use_dns_loop(transport, discovery_module, no_pool):
     discovery_module.lookup_host_addresses = lookup_host_addresses
 
 
+def _loop_targets(results):
+    return [None if isinstance(result, Exception) else sorted(tuple(target) for target in result[0])
+            for result in results]
+
+
 def child(job_path: Path) -> None:
     """Run in a fresh process: the engine on all names, then the floor; print JSON."""
     job = json.loads(job_path.read_text(encoding='utf-8'))
@@ -240,13 +245,22 @@ def child(job_path: Path) -> None:
     started, cpu_started = time.monotonic(), time.process_time()
     if main_profile is not None:
         main_profile.enable()
-    if job['kind'] == 'discovery':
+    if variant.get('engine') == 'loop':
+        from _loop_engine import LoopDiscovery
+        results = LoopDiscovery(job['options']).resolve_many(names)
+        failed = sum(1 for result in results if isinstance(result, Exception))
+        out_targets = _loop_targets(results)
+    elif job['kind'] == 'discovery':
         with _discovery.ServerDiscovery(transport) as discovery:
             results = discovery.resolve_many(names, concurrency=concurrency)
         failed = sum(1 for result in results if isinstance(result, _discovery.DiscoveryError))
+        out_targets = [None if isinstance(result, Exception) else
+                       sorted((t['host'], t['port'], t['address']) for t in result['targets'])
+                       for result in results]
     else:
         result = federation_check(transport, names, concurrency)
         failed = sum(1 for report in result['servers'].values() if not report['federation_ok'])
+        out_targets = None
     if main_profile is not None:
         main_profile.disable()
         profiles.append(main_profile)
@@ -255,7 +269,7 @@ def child(job_path: Path) -> None:
     max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = {'variant': variant, 'seconds': seconds, 'cpu_ms_per_name': cpu_seconds * 1000 / len(names),
            'usage': engine_usage, 'failed': failed, 'threads_started': dict(started_threads),
-           'most_threads_alive': alive['most'], 'max_rss_kib': max_rss_kib}
+           'most_threads_alive': alive['most'], 'max_rss_kib': max_rss_kib, 'targets': out_targets}
     if job['profile']:
         out['profile'] = _profile_summary(profiles, len(names))
     direct = transport_from_options(job['direct'])
