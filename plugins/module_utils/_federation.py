@@ -36,6 +36,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._certificate
     public_description,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import (
+    SPECULATION_MAX_NAMES,
     DiscoveryError,
     ServerDiscovery,
     default_concurrency,
@@ -190,7 +191,11 @@ async def check_server(transport, server_name, discovery, now, name_timeout=None
     connections, problems).
 
     ``name_timeout`` (seconds, None: none) is the time budget of everything done for the name
-    (discovery, well-known and SRV reports, target probes; see ``_name_budget``).
+    (discovery, well-known and SRV reports, target probes; see ``_name_budget``). When
+    ``discovery`` speculates (few names at once), the SRV report of the name is asked for
+    while discovery runs, saving round trips; otherwise only once discovery has said which
+    hostname's SRV records it consulted, saving the queries a delegation by well-known to an
+    explicit port never needs.
     """
     budget = None
     if name_timeout is not None:
@@ -209,7 +214,8 @@ async def check_server(transport, server_name, discovery, now, name_timeout=None
     well_known_task = srv_task = connections_task = None
     if uses_well_known:
         well_known_task = spawn(awell_known_info(transport, server_name, ("server",), None, None, now.timestamp()))
-        srv_task = spawn(asrv_info(transport, parsed.lookup_name))
+        if discovery.speculative:
+            srv_task = spawn(asrv_info(transport, parsed.lookup_name))
     problems = report["problems"]
     try:
         result = await discovery.aresolve(server_name, transport)
@@ -236,14 +242,12 @@ async def check_server(transport, server_name, discovery, now, name_timeout=None
             problems[:] = [item for item in problems if item["code"] != "well_known_invalid"]
         problems.extend(extra)
     srv_host = _srv_host(result, parsed) if uses_well_known else None
-    if srv_host is not None and srv_host != parsed.lookup_name:
-        srv_task = spawn(asrv_info(transport, srv_host))
-    if srv_task is not None:
-        (srv_report,) = await join(srv_task)
-        if srv_host is not None:
-            report["srv"] = srv_report
-            # Built as discovery builds them (_srv): what both saw appears once below.
-            problems.extend(srv_report["problems"])
+    if srv_host is not None:
+        if srv_task is None or srv_host != parsed.lookup_name:
+            srv_task = spawn(asrv_info(transport, srv_host))
+        (report["srv"],) = await join(srv_task)
+        # Built as discovery builds them (_srv): what both saw appears once below.
+        problems.extend(report["srv"]["problems"])
 
     preferred = _preferred_priority(result)
     (connections,) = await join(connections_task) if connections_task is not None else ([],)
@@ -329,7 +333,8 @@ def federation_check(transport, server_names, concurrency=None, now=None, name_t
         now = datetime.datetime.fromtimestamp(time.time(), datetime.timezone.utc)
     workers = max(1, min(concurrency or default_concurrency(len(names)), len(names) or 1))
     transport = SharedTransport(transport)
-    discovery = ServerDiscovery(transport)
+    # Speculative queries (see _discovery) only while few names are checked at once.
+    discovery = ServerDiscovery(transport, speculative=workers <= SPECULATION_MAX_NAMES)
     # Every name a coroutine on one loop (_loop), at most ``workers`` at once.
     servers = dict(zip(names, run(bounded(workers, [check_server(transport, name, discovery, now, name_timeout)
                                                     for name in names]))))

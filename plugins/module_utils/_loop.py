@@ -158,7 +158,9 @@ class Loop:
             self._finish(task, None, exc)
             return
         if not isinstance(wait, _Wait):
-            task.coro.throw(RuntimeError("a coroutine awaited %r, which this loop does not run" % (wait,)))
+            task.coro.close()
+            self._finish(task, None, RuntimeError("a coroutine awaited %r, which this loop does not run" % (wait,)))
+            return
         if wait.kind == "join":
             waiting = [other for other in wait.tasks if not other.done]
             task.blocked_on = len(waiting)

@@ -142,6 +142,18 @@ def test_a_coroutine_that_waits_for_itself_is_reported_not_hung():
         _loop.run(main())
 
 
+def test_an_awaitable_of_another_loop_is_an_error_not_a_hang():
+    class Foreign:
+        def __await__(self):
+            return (yield "an asyncio future")
+
+    async def waits_for_asyncio():
+        await Foreign()
+
+    with pytest.raises(RuntimeError, match="does not run"):
+        _loop.run(waits_for_asyncio())
+
+
 def test_a_coroutine_awaiting_outside_the_loop_is_refused():
     with pytest.raises(RuntimeError, match="not in a coroutine"):
         _loop.spawn(_loop.sleep(0))
