@@ -277,7 +277,7 @@ class NetworkTransport:
             return NXDOMAIN, None, None
         except dns.resolver.NoNameservers as exc:
             return _rcode_of_failed_servers(exc), None, str(exc)
-        except (dns.resolver.LifetimeTimeout, dns.exception.Timeout) as exc:
+        except dns.exception.Timeout as exc:  # dnspython 2.2+ raises its subclass LifetimeTimeout
             return TIMEOUT, None, str(exc)
         except dns.exception.DNSException as exc:
             return ERROR, None, str(exc)
