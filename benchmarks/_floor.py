@@ -1,17 +1,68 @@
 """The libraries' floor: the CPU one name costs when only its network calls are made.
 
-A resolution is made of DNS queries (dnspython) and HTTPS requests (Python's ssl and
-http.client, through the collection's one client); federation_check adds one TLS connection
-with two GETs per target address. Made one after the other in one thread, straight to the
-lab's servers (no relays, no engine: no threads, traces, reports or problems), their CPU is
-the least any client built on these libraries could spend per name. Each benchmark measures
-it in the same run as the engine (same process, same lab), so the ratio compares like with
-like; the benchmarks' README records both.
+A resolution is made of DNS queries (dnspython) and HTTPS requests (Python's ssl module, and
+http.client to read the response); federation_check adds one TLS connection with two GETs
+per target address. Made one after the other in one thread with the libraries' own blocking
+calls (:class:`LibraryCalls`: dnspython's synchronous resolver, a blocking ssl socket,
+http.client's connection; not the collection's client or loop), straight to the lab's
+servers (no relays, no engine: no traces, reports or problems), their CPU is the least a
+client written directly on these libraries spends per name. Each benchmark measures it in
+the same run as the engine (same process, same lab), so the ratio compares like with like;
+the benchmarks' README records both.
 """
 
 from __future__ import annotations
 
+import http.client
+import socket
+import ssl
 import time
+
+import dns.resolver
+
+
+class LibraryCalls:
+    """The calls of a resolution made with the libraries alone, blocking, one after the other.
+
+    ``options``: the lab's ``nameservers``, ``dns_port`` and ``ca_path``."""
+
+    def __init__(self, options: dict):
+        self.resolver = dns.resolver.Resolver(configure=False)
+        self.resolver.nameservers = list(options['nameservers'])
+        self.resolver.port = int(options.get('dns_port', 53))
+        self.context = ssl.create_default_context(cafile=options['ca_path'])
+
+    def query_address(self, host: str, family: str):
+        return self.resolver.resolve(host, family, search=False, raise_on_no_answer=False)
+
+    def query_srv(self, name: str):
+        return self.resolver.resolve(name, 'SRV', search=False, raise_on_no_answer=False)
+
+    def _connection(self, address: str, port: int, tls_name: str) -> http.client.HTTPSConnection:
+        connection = http.client.HTTPSConnection(address, port, timeout=10, context=self.context)
+        raw = socket.create_connection((address, port), 10)
+        connection.sock = self.context.wrap_socket(raw, server_hostname=tls_name)
+        return connection
+
+    def https_get(self, address: str, port: int, path: str, host_header: str, tls_name: str, max_bytes: int):
+        connection = self._connection(address, port, tls_name)
+        try:
+            connection.request('GET', path, headers={'Host': host_header})
+            return connection.getresponse().read(max_bytes)
+        finally:
+            connection.close()
+
+    def probe_federation(self, address: str, port: int, tls_name: str, host_header: str, paths: list[str]):
+        connection = self._connection(address, port, tls_name)
+        try:
+            bodies = []
+            for path in paths:
+                connection.request('GET', path, headers={'Host': host_header})
+                bodies.append(connection.getresponse().read(262144))
+            return bodies
+        finally:
+            connection.close()
+
 
 #: Names whose calls are measured (the floor is per name; more only lengthens the run).
 SAMPLE = 100

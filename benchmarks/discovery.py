@@ -123,21 +123,21 @@ def engine_alone(vars_path: Path) -> None:
         DiscoveryError,
         ServerDiscovery,
     )
-    from _floor import discovery_steps, floor_per_name
+    from _floor import LibraryCalls, discovery_steps, floor_per_name
     spec = json.loads(vars_path.read_text(encoding='utf-8'))
     options = dict(spec['options'])
     concurrency = options.pop('concurrency', None)
     transport = transport_from_options(options)
     started, cpu_started = time.monotonic(), time.process_time()
-    with ServerDiscovery(transport) as discovery:
-        results = discovery.resolve_many(spec['names'], concurrency=concurrency)
+    discovery = ServerDiscovery(transport)
+    results = discovery.resolve_many(spec['names'], concurrency=concurrency)
     seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
     max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     failed = [result for result in results if isinstance(result, DiscoveryError)]
     if failed:
         raise SystemExit(f'{len(failed)} names failed, first: {failed[0]}')
     # The libraries' floor, in this process, straight to BIND and nginx (see _floor).
-    direct = transport_from_options(spec['direct'])
+    direct = LibraryCalls(spec['direct'])
     steps = discovery_steps(direct, spec['origin_address'], ZONE)
     floor = floor_per_name(steps, spec['names'])
     print(json.dumps({'seconds': seconds, 'cpu_seconds': cpu_seconds, 'max_rss_kib': max_rss_kib,

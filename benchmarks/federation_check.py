@@ -78,7 +78,7 @@ WORKER = r'''
 import json, resource, sys, time
 job = json.load(sys.stdin)
 sys.path.insert(0, job["benchmarks"])
-from _floor import federation_steps, floor_per_name
+from _floor import LibraryCalls, federation_steps, floor_per_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import transport_from_options
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
 transport = transport_from_options(job["options"])
@@ -91,7 +91,7 @@ floor = None
 if job.get("direct"):
     # The libraries' floor (see _floor): discovery's calls, then one TLS connection with both
     # GETs to the target, straight to BIND and nginx.
-    direct = transport_from_options(job["direct"])
+    direct = LibraryCalls(job["direct"])
     steps = federation_steps(direct, job["origin_address"])
     floor = floor_per_name(steps, job["names"])
 json.dump({"seconds": finished - started, "cpu_seconds": cpu_seconds, "failed": failed[:5], "failed_count": len(failed),

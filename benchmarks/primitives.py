@@ -3,8 +3,9 @@
 The discovery and federation_check benchmarks are limited by CPU at 500 names. This one
 measures, one operation at a time against the same lab (no added latency), what the client
 pays in CPU for each building block the specification requires, through the transport the
-engine uses (dnspython, the collection's one HTTPS client on http.client and ssl) and, for
-comparison, the bare ssl module and the former client on requests:
+engine uses (dnspython's asynchronous resolver and the collection's one HTTPS client, each
+call run on a loop of its own from synchronous code) and, for comparison, the bare ssl
+module and the former client on requests:
 
 * one DNS query through `NetworkTransport.query_address` (dnspython),
 * one TCP connection with a verified TLS handshake (ssl module alone, no HTTP),
@@ -82,7 +83,7 @@ def main() -> None:
         operations = [
             ('DNS query, A (transport: dnspython)', lambda name: transport.query_address(name, 'A')),
             ('TCP + TLS handshake, verified (ssl module)', handshake),
-            ('HTTPS GET of the well-known (transport: _https_client, http.client)',
+            ('HTTPS GET of the well-known (transport: _https_client on the loop)',
              lambda name: transport.https_get(address, 443, WELL_KNOWN, name, name, 51200)),
             ('HTTPS GET of the well-known (bare ssl socket + http.client)', bare_get),
         ]

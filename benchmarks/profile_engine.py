@@ -7,20 +7,15 @@ the same process after it (`_floor.py`):
 
 * CPU per name, split into user and system time (thread switches and futex waits land in
   system time), voluntary and involuntary context switches per name;
-* the threads started (by name prefix) and the most alive at once;
+* the threads started (by name prefix) and the most alive at once (the engine on its loop
+  starts none: any thread here is a regression);
 * with `--profile`, the functions that used the most CPU, from a cProfile of every thread
   timed with each thread's own CPU clock (so waiting is not counted; the profiler itself adds
   about as much CPU again, so read shares, not absolute times).
 
-Variants (`--variant`, repeatable, `key=value,...`): `concurrency` (names at once),
-`query_workers` (threads of discovery's query pool), `switch_interval` (seconds, for
-`sys.setswitchinterval`: how long a thread waiting for the interpreter lock sleeps before it
-asks for it again; Python's default 0.005), `dns=loop` (every DNS query made by
-dnspython's asynchronous resolver on one asyncio loop in one thread, the calling thread
-waiting for it: same resolution logic, other I/O), `dns=loop-nopool` (the same, and the
-parallel A/AAAA queries of discovery sent to the loop at once instead of to query threads);
-nothing given: the defaults. The `dns` variants are experiments patched in here, not the
-engine's code.
+Variants (`--variant`, repeatable, `key=value,...`): `concurrency` (names at once); nothing
+given: the default. (The variants of the threaded engine, its query pool, switch interval and
+an asyncio DNS loop beside the threads, went with it; their figures are in the README.)
 
 Run as root from the checkout (the lab binds ports 53, 443, 8448 on loopback), as `make
 benchmark` does, in a network namespace of its own:
@@ -148,89 +143,18 @@ def _group(label):
     return 'other'
 
 
-def _use_dns_loop(transport, discovery_module, no_pool):
-    """Experiment: the transport's DNS through dns.asyncresolver on one asyncio loop thread."""
-    # pylint: disable=import-outside-toplevel
-    import asyncio
-    import concurrent.futures
-    import copy
-    import threading
-    import dns.asyncresolver
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, name='dns-loop', daemon=True).start()
-    sync = transport._resolver  # pylint: disable=protected-access
-    resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = list(sync.nameservers)
-    resolver.port, resolver.lifetime, resolver.timeout = sync.port, sync.lifetime, sync.timeout
-
-    class _Done:
-        """A resolver whose resolve() gives the outcome of a finished future."""
-
-        def __init__(self, future):
-            self._future = future
-
-        def resolve(self, *_args, **_kwargs):
-            return self._future.result()
-
-    class _Blocking:
-        def resolve(self, name, rdtype, **kwargs):
-            return asyncio.run_coroutine_threadsafe(resolver.resolve(name, rdtype, **kwargs), loop).result()
-
-    transport._resolver = _Blocking()  # pylint: disable=protected-access
-    if not no_pool:
-        return
-
-    def query_future(host, family):
-        outcome = concurrent.futures.Future()
-        lifetime = transport._timeout(None)  # pylint: disable=protected-access
-
-        def finished(future):
-            done = copy.copy(transport)
-            done._resolver = _Done(future)  # pylint: disable=protected-access
-            outcome.set_result(type(transport).query_address(done, host, family))
-        asyncio.run_coroutine_threadsafe(
-            resolver.resolve(host, family, search=False, raise_on_no_answer=False, lifetime=lifetime),
-            loop).add_done_callback(finished)
-        return outcome
-
-    original = discovery_module.lookup_host_addresses
-
-    def lookup_host_addresses(transport_used, hosts, submit=None):
-        if submit is None or transport_used is not transport:
-            return original(transport_used, hosts, submit)
-        futures = [query_future(host, family) for host in hosts for family in ('AAAA', 'A')]
-        answers = [future.result() for future in futures]
-        return [discovery_module.HostAddresses(host, answers[2 * index], answers[2 * index + 1])
-                for index, host in enumerate(hosts)]
-    discovery_module.HostAddresses = __import__(
-        'ansible_collections.homeserver.delegation.plugins.module_utils._transport',
-        fromlist=['HostAddresses']).HostAddresses
-    discovery_module.lookup_host_addresses = lookup_host_addresses
-
-
 def child(job_path: Path) -> None:
     """Run in a fresh process: the engine on all names, then the floor; print JSON."""
     job = json.loads(job_path.read_text(encoding='utf-8'))
     variant = job['variant']
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     # pylint: disable=import-outside-toplevel
-    from _floor import discovery_steps, federation_steps, floor_per_name
+    from _floor import LibraryCalls, discovery_steps, federation_steps, floor_per_name
     from ansible_collections.homeserver.delegation.plugins.module_utils import _discovery
     from ansible_collections.homeserver.delegation.plugins.module_utils._connection import transport_from_options
     from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
-    if variant.get('query_workers'):
-        original_init = _discovery.ServerDiscovery.__init__
-
-        def init(self, transport, *args, **kwargs):
-            original_init(self, transport, *args, **kwargs)
-            self.max_workers = int(variant['query_workers'])
-        _discovery.ServerDiscovery.__init__ = init
     started_threads, profiles, alive = _install_thread_accounting(job['profile'])
     transport = transport_from_options(job['options'])
-    if variant.get('switch_interval'):
-        sys.setswitchinterval(float(variant['switch_interval']))
-    if variant.get('dns') in ('loop', 'loop-nopool'):
-        _use_dns_loop(transport, _discovery, variant['dns'] == 'loop-nopool')
     names = job['names']
     concurrency = variant.get('concurrency')
     concurrency = int(concurrency) if concurrency else None
@@ -241,8 +165,7 @@ def child(job_path: Path) -> None:
     if main_profile is not None:
         main_profile.enable()
     if job['kind'] == 'discovery':
-        with _discovery.ServerDiscovery(transport) as discovery:
-            results = discovery.resolve_many(names, concurrency=concurrency)
+        results = _discovery.ServerDiscovery(transport).resolve_many(names, concurrency=concurrency)
         failed = sum(1 for result in results if isinstance(result, _discovery.DiscoveryError))
     else:
         result = federation_check(transport, names, concurrency)
@@ -258,7 +181,7 @@ def child(job_path: Path) -> None:
            'most_threads_alive': alive['most'], 'max_rss_kib': max_rss_kib}
     if job['profile']:
         out['profile'] = _profile_summary(profiles, len(names))
-    direct = transport_from_options(job['direct'])
+    direct = LibraryCalls(job['direct'])
     steps = (discovery_steps(direct, job['origin_address'], ZONE) if job['kind'] == 'discovery'
              else federation_steps(direct, job['origin_address']))
     floor_usage = _Usage()

@@ -29,7 +29,8 @@ description:
     the first has none. Records are ordered by priority and weight (RFC 2782).
   - Every address (AAAA and A, following CNAMEs) of every target is returned, IPv6 first.
   - All names given to one lookup call resolve concurrently, and the independent queries of
-    one resolution (AAAA and A, the addresses of all SRV targets) run in parallel. While at most
+    one resolution (AAAA and A, the addresses of all SRV targets) run in parallel, all on one
+    event loop in one thread (no thread per name or query). While at most
     32 names resolve at once, SRV records are also queried ahead (both SRV names together, and
     the hostname's while its well-known is fetched), which saves round trips; with more names
     that would cost more CPU than it saves, so it is not done.
@@ -271,8 +272,8 @@ class LookupModule(LookupBase):
         except ConnectionOptionsError as exc:
             raise AnsibleLookupError("server_discovery: %s" % exc) from exc
 
-        with ServerDiscovery(transport, name_timeout=name_timeout) as discovery:
-            results = discovery.resolve_many(terms, concurrency=concurrency)
+        discovery = ServerDiscovery(transport, name_timeout=name_timeout)
+        results = discovery.resolve_many(terms, concurrency=concurrency)
         for result in results:
             if isinstance(result, DiscoveryError):
                 reason = result.reason

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import call
 from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     TransportError,
@@ -96,7 +97,7 @@ def document_cors_problems(url, headers):
     return _incomplete(url, "GET", headers)
 
 
-def _options(transport, url, headers):
+async def _options(transport, url, headers):
     """One OPTIONS request to url through the transport (each address in turn, no redirect).
 
     Returns (response, None) or (None, message).
@@ -111,15 +112,15 @@ def _options(transport, url, headers):
     if is_ip_address(host):
         addresses = [host]
     else:
-        resolved = lookup_one_host(transport, host)
+        resolved = await lookup_one_host(transport, host)
         addresses = resolved.addresses
         if not addresses:
             return None, "%s has no address (%s)" % (host, resolved.describe())
     failure = None
     for address in addresses:
         try:
-            return transport.https_get(address, port, path, host_header, host, PREFLIGHT_MAX_BYTES,
-                                       extra_headers=headers, method="OPTIONS"), None
+            return await call(transport, "https_get", address, port, path, host_header, host, PREFLIGHT_MAX_BYTES,
+                              extra_headers=headers, method="OPTIONS"), None
         except TransportError as exc:
             failure = exc
             if exc.kind not in _TRY_NEXT_ADDRESS:
@@ -127,7 +128,7 @@ def _options(transport, url, headers):
     return None, "%s: %s" % (failure.kind, failure.message)
 
 
-def preflight(transport, url):
+async def preflight(transport, url):
     """Send url the OPTIONS preflight a browser sends before a GET with X-Requested-With.
 
     Returns (report, problems): report is {url, origin, status, allow_origin, allow_methods,
@@ -145,7 +146,7 @@ def preflight(transport, url):
               "allow_methods": None, "allow_headers": None, "error": None}
     consequence = ("web clients that add a header such as %s or Authorization cannot read the client document"
                    % PREFLIGHT_REQUEST_HEADER)
-    response, failure = _options(transport, url, request_headers)
+    response, failure = await _options(transport, url, request_headers)
     if response is None:
         report["error"] = failure
         return report, [problem("preflight_failed", "the OPTIONS preflight to %s got no answer (%s): %s"

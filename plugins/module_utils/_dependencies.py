@@ -30,6 +30,7 @@ from __future__ import annotations
 import traceback
 
 try:
+    import dns.asyncresolver
     import dns.exception
     import dns.flags
     import dns.message

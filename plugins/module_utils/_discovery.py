@@ -73,13 +73,11 @@ name_timeout                error    the name's time budget (``name_timeout``) r
                                      message names the query or request it cut short
 =========================== ======== ==========================================================
 
-Thread pools, one rule for the whole engine (discovery, srv_info, well_known_info,
-federation_check): a task running in a pool never waits on another task of the same pool.
-Work that waits (a name's resolution, a report that needs several answers) runs in the
-caller's thread, or in a pool of its own whose tasks wait only on a different pool; the
-bounded pools below it run single network calls, which wait on nothing but the network.
-So no number of names, addresses or targets can leave every worker waiting for a task that
-no worker is free to run (tests/unit/plugins/module_utils/test__thread_pools.py).
+No threads: every name's resolution is a coroutine on the engine's one loop (``_loop``), and
+the queries a step needs at once (AAAA and A, the addresses of every SRV target, the
+speculative SRV queries) are coroutines beside it. Nothing waits for a free worker, so no
+number of names, addresses or targets can exhaust a pool (``_loop`` has none); how many names
+resolve at once is :func:`default_concurrency`, bounded by the file descriptors.
 
 Codes, severities and troubleshooting anchors are registered in ``_problems``; the SRV
 problems are built by ``_srv``, as ``srv_info`` builds them. SRV targets carry their
@@ -89,9 +87,9 @@ problems are built by ``_srv``, as ``srv_info`` builds them. SRV targets carry t
 from __future__ import annotations
 
 import random
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import bounded, call, join, run, spawn
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
     NameBudget,
@@ -107,6 +105,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     NO_RECORDS,
     lookup_host_addresses,
+    lookup_one_host,
     url_host,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown import (
@@ -116,16 +115,14 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown i
 #: Names resolved at once by resolve_many() by default: high enough that hundreds of names
 #: resolve in one wave (each resolution mostly waits on the network).
 DEFAULT_CONCURRENCY = 512
-#: Network queries of one resolution that may run at once (SRV names, A and AAAA).
-QUERIES_PER_RESOLUTION = 3
 #: Up to this many names at once, SRV records are also queried speculatively (those of the
 #: hostname while its well-known is fetched, _matrix._tcp together with _matrix-fed._tcp).
 #: That saves round trips while few names wait on the network, but costs CPU (queries whose
 #: answer is not needed) when many names compete for it.
 SPECULATION_MAX_NAMES = 32
-#: File descriptors one resolution may hold open at once: DNS queries and one HTTPS
-#: connection, whose deadline keeps a duplicate of its descriptor (see _deadline).
-_SOCKETS_PER_RESOLUTION = 5
+#: File descriptors one resolution may hold open at once: the AAAA and A queries and two
+#: speculative SRV queries beside them, or the SRV queries and one HTTPS connection.
+_SOCKETS_PER_RESOLUTION = 4
 _RECOMMENDED_MAX_LENGTH = 230
 
 SRV_SERVICE = _srv.FEDERATION_SERVICE + "."
@@ -247,73 +244,34 @@ class _Trace:
         return DiscoveryError(self.server_name, reason, self.result)
 
 
-class _Immediate:
-    """A finished "future", for sequential mode."""
-
-    def __init__(self, function):
-        self._value = function()
-
-    def result(self):
-        return self._value
-
-
 class ServerDiscovery:
     """Resolve Matrix server names through ``transport``.
 
-    ``max_workers`` bounds the threads running single network queries (shared by all names);
     ``parallel=False`` runs every query one after the other in spec order (for traces and
     tests); ``speculative`` also queries SRV records whose answer may not be needed (None:
     only while at most :data:`SPECULATION_MAX_NAMES` names resolve at once); ``rng``
     (``randint``/``shuffle``) orders SRV weights; ``clock`` gives Unix time; ``name_timeout``
     (seconds, None: no budget) bounds everything done for one name (see ``_name_budget``).
-    Use as a context manager, or call :meth:`close`.
+
+    The resolution is a coroutine of the engine's loop (``_loop``): :meth:`aresolve` for
+    callers on the loop (federation_check), :meth:`resolve` and :meth:`resolve_many` from
+    synchronous code.
     """
 
-    def __init__(self, transport, max_workers=None, parallel=True, speculative=None, rng=None,
-                 clock=None, name_timeout=None):
+    def __init__(self, transport, parallel=True, speculative=None, rng=None, clock=None, name_timeout=None):
         self.transport = transport
         self.name_timeout = name_timeout
         self.parallel = parallel
         self.speculative = speculative
         self.rng = rng if rng is not None else random.Random()
         self.clock = clock if clock is not None else time.time
-        self.max_workers = max_workers or DEFAULT_CONCURRENCY * QUERIES_PER_RESOLUTION
-        self._executor = None
-        self._lock = threading.Lock()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def close(self):
-        """Stop the query threads (queries still running are not waited for)."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False)
-
-    # --- running queries ---------------------------------------------------------------
-
-    def _submit(self, function):
-        """Start one network query: in a query thread, or right now in sequential mode.
-
-        Only single transport calls are submitted, never work that waits on other queries,
-        so the bounded pool cannot deadlock.
-        """
-        if not self.parallel:
-            return _Immediate(function)
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=self.max_workers,
-                                                    thread_name_prefix="matrix-discovery")
-            executor = self._executor
-        return executor.submit(function)
 
     def _lookup_hosts(self, hosts, transport):
         """AAAA and A of every host in ``hosts`` (all queries at once when parallel)."""
-        return lookup_host_addresses(transport, hosts, self._submit if self.parallel else None)
+        return lookup_host_addresses(transport, hosts, self.parallel)
+
+    def _lookup_host(self, host, transport):
+        return lookup_one_host(transport, host, self.parallel)
 
     # --- public API ----------------------------------------------------------------------
 
@@ -324,24 +282,28 @@ class ServerDiscovery:
             return self.speculative
         return names_count <= SPECULATION_MAX_NAMES
 
-    def resolve(self, server_name, transport=None):
-        """Resolve one server name; return the result dict or raise :class:`DiscoveryError`.
+    def resolve(self, server_name):
+        """Resolve one server name; return the result dict or raise :class:`DiscoveryError`."""
+        return run(self.aresolve(server_name))
+
+    async def aresolve(self, server_name, transport=None):
+        """:meth:`resolve` on the running loop.
 
         ``transport``: use this one for the name instead of the engine's (federation_check
         passes the name's :class:`NameBudgetTransport`, shared with its other checks).
         """
-        return self._resolve(server_name, self._speculate(1), transport)
+        return await self._resolve(server_name, self._speculate(1), transport)
 
     def _name_transport(self):
         if self.name_timeout is None:
             return self.transport
         return NameBudgetTransport(self.transport, NameBudget(self.name_timeout))
 
-    def _resolve(self, server_name, speculate, transport=None):
+    async def _resolve(self, server_name, speculate, transport=None):
         trace = _Trace(server_name, speculate, transport or self._name_transport())
         budget = getattr(trace.transport, "budget", None)
         try:
-            return self._resolve_steps(server_name, trace)
+            return await self._resolve_steps(server_name, trace)
         finally:
             # Whether it succeeded or failed, say when the name's time budget cut it short.
             problem = budget.problem(server_name) if budget is not None else None
@@ -350,7 +312,7 @@ class ServerDiscovery:
                 trace.step("The time budget of the name (name_timeout) ran out during %s."
                            % budget.ran_out_during)
 
-    def _resolve_steps(self, server_name, trace):
+    async def _resolve_steps(self, server_name, trace):
         try:
             name = parse_server_name(server_name)
         except ServerNameError as exc:
@@ -363,11 +325,11 @@ class ServerDiscovery:
         if name.is_ip_literal:
             return self._step1_ip_literal(name, trace)
         if name.port is not None:
-            return self._step2_explicit_port(name, trace)
-        return self._step3_well_known(name, trace)
+            return await self._step2_explicit_port(name, trace)
+        return await self._step3_well_known(name, trace)
 
     def resolve_many(self, names, concurrency=None):
-        """Resolve several names concurrently; keep their order.
+        """Resolve several names concurrently on one loop; keep their order.
 
         Each item of the returned list is the result dict or the :class:`DiscoveryError`.
         ``concurrency`` bounds the names resolved at once (default: :func:`default_concurrency`).
@@ -377,17 +339,14 @@ class ServerDiscovery:
             return []
         workers = concurrency or default_concurrency(len(names))
         workers = max(1, min(workers, len(names)))
-        speculate = self._speculate(min(workers, len(names)))
-        if not self.parallel or workers == 1:
-            return [self._resolve_or_error(name, speculate) for name in names]
-        with ThreadPoolExecutor(max_workers=workers,
-                                thread_name_prefix="matrix-names") as pool:
-            futures = [pool.submit(self._resolve_or_error, name, speculate) for name in names]
-            return [future.result() for future in futures]
+        speculate = self._speculate(workers)
+        if not self.parallel:
+            workers = 1
+        return run(bounded(workers, [self._resolve_or_error(name, speculate) for name in names]))
 
-    def _resolve_or_error(self, name, speculate):
+    async def _resolve_or_error(self, name, speculate):
         try:
-            return self._resolve(name, speculate)
+            return await self._resolve(name, speculate)
         except DiscoveryError as exc:
             return exc
 
@@ -408,11 +367,11 @@ class ServerDiscovery:
 
     # --- step 2 --------------------------------------------------------------------------
 
-    def _step2_explicit_port(self, name, trace):
+    async def _step2_explicit_port(self, name, trace):
         host = name.lookup_name
         trace.step("Step 2: the server name has an explicit port, so no well-known and no "
                    "SRV lookup; resolve %s (CNAME, AAAA, A)." % host)
-        resolved = self._resolve_final_host(host, trace, "Step 2")
+        resolved = await self._resolve_final_host(host, trace, "Step 2")
         return self._finish(trace, "explicit_port",
                             host_header=str(name), tls_server_name=host, sni=host,
                             targets=[_target(host, name.port, address)
@@ -421,7 +380,7 @@ class ServerDiscovery:
 
     # --- step 3 --------------------------------------------------------------------------
 
-    def _step3_well_known(self, name, trace):
+    async def _step3_well_known(self, name, trace):
         hostname = name.lookup_name
         # Steps 4/5 need the SRV records of the hostname only if the well-known fails. When
         # speculating they are queried while the well-known is fetched; the result is the
@@ -429,9 +388,9 @@ class ServerDiscovery:
         prefetched_srv = None
         if trace.speculate:
             prefetched_srv = self._start_srv_queries(hostname, trace.transport)
-        fetch = fetch_server_well_known(trace.transport, hostname,
-                                        resolve_addresses=lambda host: self._lookup_hosts([host], trace.transport)[0],
-                                        now=self.clock())
+        fetch = await fetch_server_well_known(trace.transport, hostname,
+                                              resolve_addresses=lambda host: self._lookup_host(host, trace.transport),
+                                              now=self.clock())
         _trace_well_known(fetch, trace)
         if fetch.valid:
             delegated = fetch.delegated_server
@@ -447,8 +406,8 @@ class ServerDiscovery:
             if delegated.is_ip_literal:
                 return self._step3_1_delegated_ip_literal(delegated, trace)
             if delegated.port is not None:
-                return self._step3_2_delegated_explicit_port(delegated, trace)
-            return self._step3_3_to_3_5_delegated_srv(delegated, trace)
+                return await self._step3_2_delegated_explicit_port(delegated, trace)
+            return await self._step3_3_to_3_5_delegated_srv(delegated, trace)
 
         code, severity = _WELL_KNOWN_PROBLEM.get(fetch.error_code,
                                                  ("well_known_invalid", "warning"))
@@ -456,7 +415,7 @@ class ServerDiscovery:
         trace.result["cache_seconds"] = fetch.cache_seconds
         trace.problem(code, severity, "%s; discovery fell back to SRV records of %s"
                       % (fetch.error, hostname))
-        return self._steps_4_to_6_hostname_srv(name, trace, prefetched_srv)
+        return await self._steps_4_to_6_hostname_srv(name, trace, prefetched_srv)
 
     def _step3_1_delegated_ip_literal(self, delegated, trace):
         port = delegated.port_or_default
@@ -471,29 +430,29 @@ class ServerDiscovery:
                             targets=[_target(delegated.bare_host, port, delegated.bare_host)],
                             why="m.server is an IP literal")
 
-    def _step3_2_delegated_explicit_port(self, delegated, trace):
+    async def _step3_2_delegated_explicit_port(self, delegated, trace):
         host = delegated.lookup_name
         trace.step("Step 3.2: m.server has an explicit port, so no SRV lookup; resolve %s "
                    "(CNAME, AAAA, A)." % host)
-        resolved = self._resolve_final_host(host, trace, "Step 3.2")
+        resolved = await self._resolve_final_host(host, trace, "Step 3.2")
         return self._finish(trace, "well_known_explicit_port",
                             host_header=str(delegated), tls_server_name=host, sni=host,
                             targets=[_target(host, delegated.port, address)
                                      for address in resolved.addresses],
                             why="m.server has an explicit port")
 
-    def _step3_3_to_3_5_delegated_srv(self, delegated, trace):
+    async def _step3_3_to_3_5_delegated_srv(self, delegated, trace):
         host = delegated.lookup_name
-        srv_name, records = self._find_srv(host, trace, ("Step 3.3", "Step 3.4"), None)
+        srv_name, records = await self._find_srv(host, trace, ("Step 3.3", "Step 3.4"), None)
         if srv_name is not None:
-            targets, why = self._resolve_srv_targets(records, trace, srv_name)
+            targets, why = await self._resolve_srv_targets(records, trace, srv_name)
             method = ("well_known_srv" if srv_name.startswith(SRV_SERVICE)
                       else "well_known_srv_legacy")
             return self._finish(trace, method, host_header=delegated.host,
                                 tls_server_name=host, sni=host, targets=targets, why=why)
         trace.step("Step 3.5: no SRV record for %s; resolve it (CNAME, AAAA, A) and use port "
                    "%d." % (host, DEFAULT_FEDERATION_PORT))
-        resolved = self._resolve_final_host(host, trace, "Step 3.5")
+        resolved = await self._resolve_final_host(host, trace, "Step 3.5")
         return self._finish(trace, "well_known_default_port", host_header=delegated.host,
                             tls_server_name=host, sni=host,
                             targets=[_target(host, DEFAULT_FEDERATION_PORT, address)
@@ -502,17 +461,17 @@ class ServerDiscovery:
 
     # --- steps 4, 5, 6 -------------------------------------------------------------------
 
-    def _steps_4_to_6_hostname_srv(self, name, trace, prefetched_srv):
+    async def _steps_4_to_6_hostname_srv(self, name, trace, prefetched_srv):
         host = name.lookup_name
-        srv_name, records = self._find_srv(host, trace, ("Step 4", "Step 5"), prefetched_srv)
+        srv_name, records = await self._find_srv(host, trace, ("Step 4", "Step 5"), prefetched_srv)
         if srv_name is not None:
-            targets, why = self._resolve_srv_targets(records, trace, srv_name)
+            targets, why = await self._resolve_srv_targets(records, trace, srv_name)
             method = "srv" if srv_name.startswith(SRV_SERVICE) else "srv_legacy"
             return self._finish(trace, method, host_header=name.host, tls_server_name=host,
                                 sni=host, targets=targets, why=why)
         trace.step("Step 6: no SRV record for %s; resolve it (CNAME, AAAA, A) and use port "
                    "%d." % (host, DEFAULT_FEDERATION_PORT))
-        resolved = self._resolve_final_host(host, trace, "Step 6")
+        resolved = await self._resolve_final_host(host, trace, "Step 6")
         return self._finish(trace, "default_port", host_header=name.host, tls_server_name=host,
                             sni=host,
                             targets=[_target(host, DEFAULT_FEDERATION_PORT, address)
@@ -523,10 +482,10 @@ class ServerDiscovery:
 
     def _start_srv_queries(self, host, transport):
         fed_name, legacy_name = SRV_SERVICE + host, SRV_SERVICE_LEGACY + host
-        return (self._submit(lambda: transport.query_srv(fed_name)),
-                self._submit(lambda: transport.query_srv(legacy_name)))
+        return (spawn(call(transport, "query_srv", fed_name)),
+                spawn(call(transport, "query_srv", legacy_name)))
 
-    def _find_srv(self, host, trace, step_labels, prefetched):
+    async def _find_srv(self, host, trace, step_labels, prefetched):
         """Look up ``_matrix-fed._tcp.<host>``, then ``_matrix._tcp.<host>`` if it has no
         records. Return ``(SRV name used, records in RFC 2782 order)`` or ``(None, [])``."""
         if prefetched is None and trace.speculate:
@@ -534,9 +493,9 @@ class ServerDiscovery:
         for service, label in zip((SRV_SERVICE, SRV_SERVICE_LEGACY), step_labels):
             srv_name = service + host
             if prefetched is not None:
-                answer = prefetched[0 if service == SRV_SERVICE else 1].result()
+                (answer,) = await join(prefetched[0 if service == SRV_SERVICE else 1])
             else:
-                answer = trace.transport.query_srv(srv_name)
+                answer = await call(trace.transport, "query_srv", srv_name)
             records = list(answer.records)
             if answer.rcode not in NO_RECORDS and answer.rcode != "NOERROR":
                 reason = ("the SRV lookup of %s failed with %s%s; resolution stops here, as "
@@ -564,7 +523,7 @@ class ServerDiscovery:
             return srv_name, order_srv_records(usable, self.rng)
         return None, []
 
-    def _resolve_srv_targets(self, records, trace, srv_name):
+    async def _resolve_srv_targets(self, records, trace, srv_name):
         """Resolve every SRV target (in parallel); return (targets, why-first text)."""
         hosts = []
         for record in records:
@@ -572,7 +531,7 @@ class ServerDiscovery:
             if target not in hosts:
                 hosts.append(target)
         resolved_by_host = {resolved.host: resolved
-                            for resolved in self._lookup_hosts(hosts, trace.transport)}
+                            for resolved in await self._lookup_hosts(hosts, trace.transport)}
         preferred = _srv.preferred_priority(records)
         preferred_has_address = any(resolved_by_host[srv_target_name(record.target).lower()].addresses
                                     for record in records if record.priority == preferred)
@@ -600,8 +559,8 @@ class ServerDiscovery:
 
     # --- addresses -----------------------------------------------------------------------
 
-    def _resolve_final_host(self, host, trace, label):
-        (resolved,) = self._lookup_hosts([host], trace.transport)
+    async def _resolve_final_host(self, host, trace, label):
+        resolved = await self._lookup_host(host, trace.transport)
         self._trace_addresses(resolved, trace, label)
         if not resolved.addresses:
             raise trace.fail("%s has no address: %s" % (host, resolved.describe()),

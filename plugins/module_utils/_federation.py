@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._certificate import (
     certificate_problems,
@@ -37,6 +36,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._certificate
     public_description,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import (
+    SPECULATION_MAX_NAMES,
     DiscoveryError,
     ServerDiscovery,
     default_concurrency,
@@ -45,6 +45,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._json_docume
     JsonDocumentError,
     parse_json_body,
 )
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import bounded, call, join, run, spawn
 from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget import (
     NameBudget,
     NameBudgetTransport,
@@ -56,9 +57,9 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._server_name
     parse_server_name,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._shared_transport import SharedTransport
-from ansible_collections.homeserver.delegation.plugins.module_utils._srv_info import srv_info
+from ansible_collections.homeserver.delegation.plugins.module_utils._srv_info import asrv_info
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import is_ip_address, url_host
-from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import well_known_info
+from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import awell_known_info
 
 VERSION_PATH = "/_matrix/federation/v1/version"
 KEYS_PATH = "/_matrix/key/v2/server"
@@ -93,7 +94,7 @@ def _response_problem(response, path, code_prefix):
     return None
 
 
-def check_connection(transport, server_name, target, host_header, tls_server_name, now):
+async def check_connection(transport, server_name, target, host_header, tls_server_name, now):
     """Check one target address; return its connection report (with ok and problems)."""
     address, port = target["address"], target["port"]
     label = "%s port %d (%s)" % (url_host(address), port, target["host"])
@@ -103,7 +104,8 @@ def check_connection(transport, server_name, target, host_header, tls_server_nam
     }
     problems = report["problems"]
     validate_certs = getattr(transport, "validate_certs", True)
-    probe = transport.probe_federation(address, port, tls_server_name, host_header, [VERSION_PATH, KEYS_PATH])
+    probe = await call(transport, "probe_federation", address, port, tls_server_name, host_header,
+                       [VERSION_PATH, KEYS_PATH])
     if probe["error"]:
         kind, message = probe["error"]["kind"], probe["error"]["message"]
         code = {"timeout": "connection_timeout", "tls_handshake": "tls_handshake_failed"}.get(kind, "connection_failed")
@@ -184,12 +186,16 @@ def _srv_host(result, parsed):
     return None
 
 
-def check_server(transport, server_name, discovery, executor, now, name_timeout=None):
+async def check_server(transport, server_name, discovery, now, name_timeout=None):
     """Check one server name; return its report (federation_ok, discovery, well_known, srv,
     connections, problems).
 
     ``name_timeout`` (seconds, None: none) is the time budget of everything done for the name
-    (discovery, well-known and SRV reports, target probes; see ``_name_budget``).
+    (discovery, well-known and SRV reports, target probes; see ``_name_budget``). When
+    ``discovery`` speculates (few names at once), the SRV report of the name is asked for
+    while discovery runs, saving round trips; otherwise only once discovery has said which
+    hostname's SRV records it consulted, saving the queries a delegation by well-known to an
+    explicit port never needs.
     """
     budget = None
     if name_timeout is not None:
@@ -204,14 +210,15 @@ def check_server(transport, server_name, discovery, executor, now, name_timeout=
         return report
 
     uses_well_known = not parsed.is_ip_literal and parsed.port is None
-    well_known_future = srv_future = None
+    # The well-known and SRV reports run while discovery does, then the probes of the targets.
+    well_known_task = srv_task = connections_task = None
     if uses_well_known:
-        well_known_future = executor.submit(well_known_info, transport, server_name, ("server",), None, None,
-                                            now.timestamp())
-        srv_future = executor.submit(srv_info, transport, parsed.lookup_name)
+        well_known_task = spawn(awell_known_info(transport, server_name, ("server",), None, None, now.timestamp()))
+        if discovery.speculative:
+            srv_task = spawn(asrv_info(transport, parsed.lookup_name))
     problems = report["problems"]
     try:
-        result = discovery.resolve(server_name, transport=transport)
+        result = await discovery.aresolve(server_name, transport)
     except DiscoveryError as exc:
         result = None
         report["discovery"] = exc.result
@@ -221,34 +228,30 @@ def check_server(transport, server_name, discovery, executor, now, name_timeout=
     else:
         report["discovery"] = result
 
-    connection_futures = []
     if result is not None:
-        for target in result["targets"]:
-            connection_futures.append(executor.submit(
-                check_connection, transport, server_name, target, result["host_header"],
-                result["tls_server_name"], now))
+        connections_task = spawn(bounded(MAX_CONNECTIONS_PER_NAME, [
+            check_connection(transport, server_name, target, result["host_header"], result["tls_server_name"], now)
+            for target in result["targets"]]))
         problems.extend(result["problems"])
 
-    if well_known_future is not None:
-        report["well_known"] = well_known_future.result()
+    if well_known_task is not None:
+        (report["well_known"],) = await join(well_known_task)
         extra = _well_known_problems(report["well_known"])
         if any(item["code"] in INVALID_DOCUMENT_CODES for item in extra):
             # The precise error replaces discovery's "fell back" warning.
             problems[:] = [item for item in problems if item["code"] != "well_known_invalid"]
         problems.extend(extra)
     srv_host = _srv_host(result, parsed) if uses_well_known else None
-    if srv_host is not None and srv_host != parsed.lookup_name:
-        srv_future = executor.submit(srv_info, transport, srv_host)
-    if srv_future is not None:
-        srv_report = srv_future.result()
-        if srv_host is not None:
-            report["srv"] = srv_report
-            # Built as discovery builds them (_srv): what both saw appears once below.
-            problems.extend(srv_report["problems"])
+    if srv_host is not None:
+        if srv_task is None or srv_host != parsed.lookup_name:
+            srv_task = spawn(asrv_info(transport, srv_host))
+        (report["srv"],) = await join(srv_task)
+        # Built as discovery builds them (_srv): what both saw appears once below.
+        problems.extend(report["srv"]["problems"])
 
     preferred = _preferred_priority(result)
-    for future in connection_futures:
-        connection = future.result()
+    (connections,) = await join(connections_task) if connections_task is not None else ([],)
+    for connection in connections:
         report["connections"].append(connection)
         if preferred is not None and connection["priority"] is not None and connection["priority"] > preferred:
             connection["backup"] = True
@@ -330,15 +333,11 @@ def federation_check(transport, server_names, concurrency=None, now=None, name_t
         now = datetime.datetime.fromtimestamp(time.time(), datetime.timezone.utc)
     workers = max(1, min(concurrency or default_concurrency(len(names)), len(names) or 1))
     transport = SharedTransport(transport)
-    servers = {}
-    with ServerDiscovery(transport) as discovery, \
-            ThreadPoolExecutor(max_workers=workers * (3 + MAX_CONNECTIONS_PER_NAME // 4),
-                               thread_name_prefix="federation-work") as executor, \
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="federation-names") as name_pool:
-        futures = [(name, name_pool.submit(check_server, transport, name, discovery, executor, now, name_timeout))
-                   for name in names]
-        for name, future in futures:
-            servers[name] = future.result()
+    # Speculative queries (see _discovery) only while few names are checked at once.
+    discovery = ServerDiscovery(transport, speculative=workers <= SPECULATION_MAX_NAMES)
+    # Every name a coroutine on one loop (_loop), at most ``workers`` at once.
+    servers = dict(zip(names, run(bounded(workers, [check_server(transport, name, discovery, now, name_timeout)
+                                                    for name in names]))))
     lines = [summary_line(servers[name]) for name in names]
     return {
         "federation_ok": bool(names) and all(report["federation_ok"] for report in servers.values()),

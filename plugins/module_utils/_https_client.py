@@ -13,13 +13,21 @@ certificate for that name or IP address, send ``Host`` for it, read at most a gi
 bytes of each body, and finish the whole exchange (connect, TLS handshake, every request and
 body) within one deadline (:class:`~._deadline.RequestDeadline`), whatever a server trickles.
 
+The client is a coroutine of the engine's loop (``_loop``): :func:`ahttps_request` and
+:func:`aprobe` on non-blocking sockets, the TLS handshake and every read waiting on the loop
+until the deadline; :func:`https_request` and :func:`probe` run them from synchronous code.
+The bytes of a response are read up to the end its head announces (``Content-Length``,
+chunks, or the server's close, at most ``max_bytes`` of body) and then parsed by
+``http.client``, so status line, headers and chunked bodies follow the standard library's
+rules.
+
 :func:`https_request`
     One request on a new connection; the certificate must verify. Raises
     :class:`TransportError`. Used for the well-known documents (each redirect hop is one
     call, the caller resolving every new host) and the CORS preflight.
 :func:`probe`
-    One connection over which several GETs are sent (keep-alive; http.client reconnects by
-    itself when the server closed in between). The certificate is kept for the report and,
+    One connection over which several GETs are sent (keep-alive; reconnected with the same
+    TLS context when the server closed it in between, as http.client does). The certificate is kept for the report and,
     when verification fails, the handshake is repeated without verification so the report
     can still show what the server presents and answers. Never raises.
 
@@ -38,23 +46,26 @@ config        the client could not be set up (CA certificates unreadable)
 A body of ``max_bytes`` bytes or more is cut at ``max_bytes`` and flagged ``too_large``; a
 ``Content-Length`` above ``max_bytes`` is flagged without reading the body.
 
-Why http.client and not requests: ``benchmarks/primitives.py`` measures one verified HTTPS
-GET of a well-known at 0.83 ms of client CPU on a bare ssl socket with http.client and 1.29
-ms through requests (+55 %), the largest share of a name's CPU after the DNS queries. The
-probe also needs what requests hides: the peer certificate of a connection whose
-verification failed, and a second handshake without verification. requests would add a
-dependency, a connection pool per request and its own error classes, for nothing used here.
+Why ssl and http.client and not requests: ``benchmarks/primitives.py`` measured one verified
+HTTPS GET of a well-known at 0.83 ms of client CPU on a bare ssl socket with http.client and
+1.29 ms through requests (+55 %), the largest share of a name's CPU after the DNS queries;
+requests also blocks a thread per request, which the engine's loop does without (see
+``_loop``). The probe also needs what requests hides: the peer certificate of a connection
+whose verification failed, and a second handshake without verification.
 """
 
 from __future__ import annotations
 
 import http.client
+import io
 import os.path
+import re
 import socket
 import ssl
 from dataclasses import dataclass
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._deadline import RequestDeadline
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import connect, readable, run, writable
 
 USER_AGENT = "homeserver.delegation"
 
@@ -139,7 +150,7 @@ def _make_unverified_context():
 
 
 #: Used when verification is off, and for the second handshake of a probe whose verification
-#: failed. SSLContext objects are safe to share between threads once configured.
+#: failed. Configured once, shared by every connection.
 UNVERIFIED_CONTEXT = _make_unverified_context()
 
 
@@ -166,31 +177,175 @@ def verifying_context(ca_path=None):
 # --- connections -------------------------------------------------------------------------------
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """An HTTPSConnection to a fixed address whose TLS name differs from the address."""
+class _Connection:
+    """One TLS connection on the loop, reopened with the same context when the server closed
+    it between requests (as http.client does)."""
 
-    def __init__(self, address, port, tls_server_name, context, deadline):
-        super().__init__(address, port, timeout=deadline.seconds, context=context)
-        self._tls_server_name = tls_server_name
-        self._tls_context = context
-        self._deadline = deadline
+    def __init__(self, address, port, tls_server_name, context):
+        self.address, self.port, self.tls_server_name, self.context = address, port, tls_server_name, context
+        self.tls = None
 
-    def connect(self):
-        # http.client calls this again by itself when the server closed between requests.
-        remaining = self._deadline.remaining()
-        if remaining <= 0:
-            raise socket.timeout("the deadline passed")
-        raw = socket.create_connection((self.host, self.port), remaining)
+    async def open(self, deadline):
+        if deadline.expired:
+            raise TimeoutError("the deadline passed")
+        sock = socket.socket(socket.AF_INET6 if ":" in self.address else socket.AF_INET, socket.SOCK_STREAM)
+        tls = None
         try:
-            # From here on the deadline shuts the socket down, ending a handshake or a
-            # response that trickles in.
-            self._deadline.watch(raw)
+            sock.setblocking(False)
+            await connect(sock, (self.address, self.port), deadline.at)
             # An IP address as server_hostname is checked against the certificate's IP
             # addresses and not sent as SNI (Python's ssl module since 3.7).
-            self.sock = self._tls_context.wrap_socket(raw, server_hostname=self._tls_server_name)
+            tls = self.context.wrap_socket(sock, server_hostname=self.tls_server_name,
+                                           do_handshake_on_connect=False)
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    await readable(tls, deadline.at)
+                except ssl.SSLWantWriteError:
+                    await writable(tls, deadline.at)
         except BaseException:
-            raw.close()
+            (tls or sock).close()
             raise
+        self.tls = tls
+
+    @property
+    def closed(self):
+        return self.tls is None
+
+    def close(self):
+        if self.tls is not None:
+            self.tls.close()
+            self.tls = None
+
+    async def send(self, data, deadline):
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[self.tls.send(view):]
+            except ssl.SSLWantWriteError:
+                await writable(self.tls, deadline.at)
+            except ssl.SSLWantReadError:
+                await readable(self.tls, deadline.at)
+
+    async def receive(self, method, max_bytes, deadline):
+        """The bytes of one response: up to its end (the framing of its head), at most
+        ``max_bytes`` of body, or up to the server's close. Returns (bytes, closed)."""
+        data = bytearray()
+        while True:
+            end = _message_end(data, method, max_bytes)
+            if end is not None:
+                return bytes(data[:end]), False
+            try:
+                chunk = self.tls.recv(65536)
+            except ssl.SSLWantReadError:
+                await readable(self.tls, deadline.at)
+                continue
+            except ssl.SSLWantWriteError:
+                await writable(self.tls, deadline.at)
+                continue
+            if not chunk:
+                return bytes(data), True
+            data += chunk
+
+
+class _Raw:
+    """What http.client.HTTPResponse parses a received response from."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def makefile(self, _mode):
+        return io.BytesIO(self._data)
+
+
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+#: More than this without the end of the head: http.client refuses it (line or headers too long).
+_MAX_HEAD = 65536 + 100 * 65536
+
+
+def _message_end(data, method, max_bytes):
+    """Where the response in ``data`` ends, once enough of it is there to parse it with
+    http.client (head, and body up to its framing or ``max_bytes``); None: read more."""
+    start = 0
+    while True:
+        first_line_end = data.find(b"\n", start)
+        if first_line_end < 0:
+            return len(data) if len(data) - start > 65536 else None
+        parts = bytes(data[start:first_line_end]).split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+            return first_line_end + 1  # http.client refuses the status line
+        found = _HEAD_END.search(data, start)
+        if found is None:
+            return len(data) if len(data) - start > _MAX_HEAD else None
+        head_end = found.end()
+        status = int(parts[1])
+        if 100 <= status < 200 and status != 101:
+            start = head_end  # an interim response: http.client skips it
+            continue
+        break
+    length, chunked = None, False
+    for line in bytes(data[start:found.start()]).split(b"\n")[1:]:
+        key, dummy, value = line.partition(b":")
+        key = key.strip().lower()
+        if key == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+        elif key == b"content-length":
+            length = value.strip()
+    if method == "HEAD" or status in (204, 304) or status < 200:
+        return head_end
+    if chunked:
+        return _chunked_end(data, head_end, max_bytes)
+    if length is not None and length.isdigit():
+        if int(length) > max_bytes:
+            return head_end
+        return head_end + int(length) if len(data) >= head_end + int(length) else None
+    return head_end + max_bytes if len(data) >= head_end + max_bytes else None
+
+
+def _chunked_end(data, position, max_bytes):
+    decoded = 0
+    while True:
+        line_end = data.find(b"\n", position)
+        if line_end < 0:
+            return None
+        try:
+            size = int(bytes(data[position:line_end]).split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            return line_end + 1  # http.client refuses the chunk
+        position = line_end + 1
+        if size == 0:
+            while True:  # trailers, up to an empty line
+                line_end = data.find(b"\n", position)
+                if line_end < 0:
+                    return None
+                line, position = data[position:line_end + 1], line_end + 1
+                if line in (b"\r\n", b"\n"):
+                    return position
+        available = len(data) - position
+        if decoded + min(size, available) >= max_bytes:
+            return len(data)  # enough for the body cap
+        if available < size + 2:
+            return None
+        decoded += size
+        position += size + 2
+
+
+#: What http.client refuses in a request line and in header values.
+_BAD_PATH = re.compile(r"[\x00-\x20\x7f]")
+_BAD_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")
+
+
+def _request_bytes(method, path, headers):
+    if _BAD_PATH.search(path):
+        raise http.client.InvalidURL("URL can't contain control characters. %r" % (path,))
+    lines = ["%s %s HTTP/1.1" % (method, path), "Accept-Encoding: identity"]
+    for name, value in headers.items():
+        if _BAD_VALUE.search(value):
+            raise ValueError("Invalid header value %r" % (value,))
+        lines.append("%s: %s" % (name, value))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 def _failure(exc, deadline, phase):
@@ -210,7 +365,7 @@ def _failure(exc, deadline, phase):
     return "unreachable", str(exc) or type(exc).__name__
 
 
-def _connect(address, port, tls_server_name, deadline, verify_context, retry_unverified):
+async def _connect(address, port, tls_server_name, deadline, verify_context, retry_unverified):
     """Open the TLS connection; return (connection, the verification failure or None).
 
     ``verify_context`` None: nothing is verified. When verification fails and
@@ -221,11 +376,10 @@ def _connect(address, port, tls_server_name, deadline, verify_context, retry_unv
         contexts.append(UNVERIFIED_CONTEXT)
     verify_failure = None
     for context in contexts:
-        connection = _PinnedHTTPSConnection(address, port, tls_server_name, context, deadline)
+        connection = _Connection(address, port, tls_server_name, context)
         try:
-            connection.connect()
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
+            await connection.open(deadline)
+        except (OSError, TimeoutError) as exc:
             if isinstance(exc, ssl.SSLCertVerificationError) and not deadline.expired:
                 verify_failure = exc
                 if context is not contexts[-1]:
@@ -235,7 +389,7 @@ def _connect(address, port, tls_server_name, deadline, verify_context, retry_unv
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 
-def _exchange(connection, method, path, host_header, max_bytes, extra_headers, deadline):
+async def _exchange(connection, method, path, host_header, max_bytes, extra_headers, deadline):
     """Send one request on ``connection``; return (status, Headers, body, too_large).
 
     Raises TransportError (message without the address). Closes the connection when the
@@ -245,29 +399,29 @@ def _exchange(connection, method, path, host_header, max_bytes, extra_headers, d
     if deadline.expired:
         raise TransportError(*_failure(socket.timeout(), deadline, "request"))
     try:
-        connection.request(method, path, headers=headers)
-        response = connection.getresponse()
+        request = _request_bytes(method, path, headers)
+        if connection.closed:
+            await connection.open(deadline)
+        await connection.send(request, deadline)
+        data, server_closed = await connection.receive(method, max_bytes, deadline)
+        response = http.client.HTTPResponse(_Raw(data), method=method)
+        response.begin()
         length = response.getheader("Content-Length")
         if length is not None and length.strip().isdigit() and int(length) > max_bytes:
             body, too_large = b"", True
         else:
             body = response.read(max_bytes)
             too_large = len(body) >= max_bytes
-        result = (response.status, Headers(response.getheaders()), body, too_large)
-        if too_large or response.will_close or not response.isclosed():
+        if too_large or server_closed or response.will_close or not response.isclosed():
             connection.close()
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, TimeoutError, http.client.HTTPException) as exc:
         connection.close()
         raise TransportError(*_failure(exc, deadline, "request")) from exc
-    if deadline.expired:
-        # The socket was shut down while the response came in: it may be cut short.
-        connection.close()
-        raise TransportError(*_failure(socket.timeout(), deadline, "request"))
-    return result
+    return response.status, Headers(response.getheaders()), body, too_large
 
 
-def https_request(address, port, tls_server_name, host_header, method, path, max_bytes, timeout,
-                  verify_context, extra_headers=None):
+async def ahttps_request(address, port, tls_server_name, host_header, method, path, max_bytes, timeout,
+                         verify_context, extra_headers=None):
     """One HTTPS request to the IP ``address`` on ``port`` on a connection of its own; return
     an :class:`HttpResponse` (redirects are not followed).
 
@@ -277,22 +431,26 @@ def https_request(address, port, tls_server_name, host_header, method, path, max
     URL and the address.
     """
     display_url = "https://%s%s" % (host_header, path)
-    with RequestDeadline(timeout) as deadline:
-        deadline.use = "request"
+    deadline = RequestDeadline(timeout, "request")
+    try:
+        connection, dummy = await _connect(address, port, tls_server_name, deadline, verify_context, False)
         try:
-            connection, dummy = _connect(address, port, tls_server_name, deadline, verify_context, False)
-            try:
-                status, headers, body, too_large = _exchange(connection, method, path, host_header, max_bytes,
-                                                             extra_headers, deadline)
-            finally:
-                connection.close()
-        except TransportError as exc:
-            raise TransportError(exc.kind, "%s (%s port %d): %s" % (display_url, url_host(address), port, exc.message))
+            status, headers, body, too_large = await _exchange(connection, method, path, host_header, max_bytes,
+                                                               extra_headers, deadline)
+        finally:
+            connection.close()
+    except TransportError as exc:
+        raise TransportError(exc.kind, "%s (%s port %d): %s" % (display_url, url_host(address), port, exc.message))
     return HttpResponse(url=display_url, status=status, headers=headers, body=body, too_large=too_large,
                         peer_address=address)
 
 
-def probe(address, port, tls_server_name, host_header, paths, max_bytes, timeout, verify_context):
+def https_request(*args, **kwargs):
+    """:func:`ahttps_request` from synchronous code (on a loop of its own)."""
+    return run(ahttps_request(*args, **kwargs))
+
+
+async def aprobe(address, port, tls_server_name, host_header, paths, max_bytes, timeout, verify_context):
     """Connect to ``address``:``port`` over TLS and GET each of ``paths`` with ``host_header``.
 
     ``tls_server_name`` is the name (or IP literal) the certificate must be valid for; SNI
@@ -307,33 +465,37 @@ def probe(address, port, tls_server_name, host_header, paths, max_bytes, timeout
     request) has one deadline, ``timeout`` seconds from the start. Never raises.
     """
     result = {"error": None, "tls": None, "responses": {}}
-    with RequestDeadline(timeout) as deadline:
-        deadline.use = "probe"
-        try:
-            connection, verify_failure = _connect(address, port, tls_server_name, deadline, verify_context, True)
-        except TransportError as exc:
-            result["error"] = {"kind": exc.kind, "message": exc.message}
-            return result
-        sock = connection.sock
-        result["tls"] = {
-            "verified": verify_failure is None and verify_context is not None,
-            "verify_code": getattr(verify_failure, "verify_code", None),
-            "verify_message": getattr(verify_failure, "verify_message", None),
-            "version": sock.version(),
-            "cipher": (sock.cipher() or (None,))[0],
-            "certificate_der": sock.getpeercert(binary_form=True),
-        }
-        try:
-            for path in paths:
-                try:
-                    status, headers, body, too_large = _exchange(connection, "GET", path, host_header, max_bytes,
-                                                                 None, deadline)
-                except TransportError as exc:
-                    result["responses"][path] = {"status": None, "headers": {}, "body": b"", "too_large": False,
-                                                 "error": exc.message, "error_kind": exc.kind}
-                else:
-                    result["responses"][path] = {"status": status, "headers": headers.to_dict(), "body": body,
-                                                 "too_large": too_large, "error": None, "error_kind": None}
-        finally:
-            connection.close()
+    deadline = RequestDeadline(timeout, "probe")
+    try:
+        connection, verify_failure = await _connect(address, port, tls_server_name, deadline, verify_context, True)
+    except TransportError as exc:
+        result["error"] = {"kind": exc.kind, "message": exc.message}
+        return result
+    sock = connection.tls
+    result["tls"] = {
+        "verified": verify_failure is None and verify_context is not None,
+        "verify_code": getattr(verify_failure, "verify_code", None),
+        "verify_message": getattr(verify_failure, "verify_message", None),
+        "version": sock.version(),
+        "cipher": (sock.cipher() or (None,))[0],
+        "certificate_der": sock.getpeercert(binary_form=True),
+    }
+    try:
+        for path in paths:
+            try:
+                status, headers, body, too_large = await _exchange(connection, "GET", path, host_header, max_bytes,
+                                                                   None, deadline)
+            except TransportError as exc:
+                result["responses"][path] = {"status": None, "headers": {}, "body": b"", "too_large": False,
+                                             "error": exc.message, "error_kind": exc.kind}
+            else:
+                result["responses"][path] = {"status": status, "headers": headers.to_dict(), "body": body,
+                                             "too_large": too_large, "error": None, "error_kind": None}
+    finally:
+        connection.close()
     return result
+
+
+def probe(*args, **kwargs):
+    """:func:`aprobe` from synchronous code (on a loop of its own)."""
+    return run(aprobe(*args, **kwargs))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 import time
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import TRANSPORT_METHODS, call, with_plain_methods
 from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import (
     TIMEOUT,
@@ -82,6 +83,7 @@ class NameBudget:
         return problem(NAME_TIMEOUT, message)
 
 
+@with_plain_methods(*TRANSPORT_METHODS)
 class NameBudgetTransport:
     """Wraps ``transport`` so that every call made for one name fits in ``budget``.
 
@@ -112,29 +114,29 @@ class NameBudgetTransport:
         if timed_out and (limit or self.budget.expired):
             self.budget.note(what)
 
-    def query_srv(self, name):
+    async def aquery_srv(self, name):
         what = "the SRV lookup of %s" % name
         limit = self._limit()
         if limit is None:
             self.budget.note(what)
             return SrvAnswer(name, TIMEOUT, [], "not sent: the name's time budget (name_timeout) was spent")
-        answer = self._transport.query_srv(name, **limit)
+        answer = await call(self._transport, "query_srv", name, **limit)
         self._after(what, answer.rcode == TIMEOUT, limit)
         return answer
 
-    def query_address(self, host, family):
+    async def aquery_address(self, host, family):
         what = "the %s lookup of %s" % (family, host)
         limit = self._limit()
         if limit is None:
             self.budget.note(what)
             return AddressAnswer(host, family, TIMEOUT, [], [],
                                  "not sent: the name's time budget (name_timeout) was spent")
-        answer = self._transport.query_address(host, family, **limit)
+        answer = await call(self._transport, "query_address", host, family, **limit)
         self._after(what, answer.rcode == TIMEOUT, limit)
         return answer
 
-    def https_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
-                  method="GET"):
+    async def ahttps_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
+                         method="GET"):
         what = "%s https://%s%s (%s port %d)" % (method, host_header, path, url_host(address), port)
         limit = self._limit()
         if limit is None:
@@ -143,13 +145,13 @@ class NameBudgetTransport:
                                             "(name_timeout, %g s) was spent"
                                  % (host_header, path, address, port, self.budget.seconds))
         try:
-            return self._transport.https_get(address, port, path, host_header, tls_server_name, max_bytes,
-                                             extra_headers, **limit, **_method(method))
+            return await call(self._transport, "https_get", address, port, path, host_header, tls_server_name,
+                              max_bytes, extra_headers, **limit, **_method(method))
         except TransportError as exc:
             self._after(what, exc.kind == "timeout", limit)
             raise
 
-    def probe_federation(self, address, port, tls_server_name, host_header, paths):
+    async def aprobe_federation(self, address, port, tls_server_name, host_header, paths):
         what = "the federation probe of %s port %d" % (url_host(address), port)
         limit = self._limit()
         if limit is None:
@@ -158,7 +160,8 @@ class NameBudgetTransport:
                               "message": "not connected: the time budget of the name (name_timeout, %g s) was "
                                          "spent" % self.budget.seconds},
                     "tls": None, "responses": {}}
-        result = self._transport.probe_federation(address, port, tls_server_name, host_header, paths, **limit)
+        result = await call(self._transport, "probe_federation", address, port, tls_server_name, host_header, paths,
+                            **limit)
         timed_out = (result.get("error") or {}).get("kind") == "timeout" or any(
             (response or {}).get("error_kind") == "timeout" for response in result.get("responses", {}).values())
         self._after(what, timed_out, limit)

@@ -15,10 +15,16 @@ This module is internal to the homeserver.delegation collection and may change a
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import (
+    TRANSPORT_METHODS,
+    call,
+    join,
+    spawn,
+    with_plain_methods,
+)
 
 
+@with_plain_methods(*TRANSPORT_METHODS)
 class SharedTransport:
     """Delegates to transport; concurrent or repeated identical calls share one answer.
 
@@ -27,61 +33,53 @@ class SharedTransport:
     ``timeout`` (a name whose time budget is nearly spent, see ``_name_budget``): its answer,
     perhaps cut short by that name's budget, must not become another name's answer. Such a
     call still takes an answer already asked for by another caller.
+
+    Its coroutines belong to one loop (``_loop``): the run of the engine that created it.
     """
 
     def __init__(self, transport):
         self._transport = transport
-        self._lock = threading.Lock()
         self._answers = {}
 
     def __getattr__(self, name):
-        # validate_certs, timeout, probe_federation... come from the wrapped transport.
+        # validate_certs, timeout... come from the wrapped transport.
         return getattr(self._transport, name)
 
-    def _once(self, key, call, timeout=None):
-        with self._lock:
-            future = self._answers.get(key)
-            if timeout is not None and future is None:
+    async def _once(self, key, coroutine, timeout=None):
+        task = self._answers.get(key)
+        if task is None:
+            if timeout is not None:
                 # Limited by one name's budget: asked for that name alone (see the class).
-                owner = False
-            else:
-                owner = future is None
-                if owner:
-                    future = self._answers[key] = Future()
-        if future is None:
-            return call()
-        if owner:
-            try:
-                future.set_result(call())
-            except Exception as exc:  # pylint: disable=broad-except
-                # Handed to every caller by future.result() below, unchanged.
-                future.set_exception(exc)
-        return future.result()
+                return await coroutine
+            task = self._answers[key] = spawn(coroutine)
+        else:
+            coroutine.close()  # not needed: the answer is shared
+        (answer,) = await join(task)
+        return answer
 
-    def query_srv(self, name, timeout=None):
+    async def aquery_srv(self, name, timeout=None):
         """The wrapped transport's query_srv, once per name."""
-        return self._once(("SRV", name), lambda: self._transport.query_srv(name, **_limit(timeout)), timeout)
+        return await self._once(("SRV", name), call(self._transport, "query_srv", name, **_limit(timeout)), timeout)
 
-    def query_address(self, host, family, timeout=None):
+    async def aquery_address(self, host, family, timeout=None):
         """The wrapped transport's query_address, once per host and family."""
-        return self._once((family, host), lambda: self._transport.query_address(host, family, **_limit(timeout)),
-                          timeout)
+        return await self._once((family, host), call(self._transport, "query_address", host, family,
+                                                     **_limit(timeout)), timeout)
 
-    def https_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
-                  timeout=None, method="GET"):
+    async def ahttps_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
+                         timeout=None, method="GET"):
         """The wrapped transport's https_get, once per identical request."""
-        def call():
-            return self._transport.https_get(address, port, path, host_header, tls_server_name, max_bytes,
-                                             extra_headers, **_limit(timeout),
-                                             **({} if method == "GET" else {"method": method}))
+        request = call(self._transport, "https_get", address, port, path, host_header, tls_server_name, max_bytes,
+                       extra_headers, **_limit(timeout), **({} if method == "GET" else {"method": method}))
         if extra_headers:
-            return call()
-        return self._once((method, address, port, path, host_header, tls_server_name, max_bytes), call, timeout)
+            return await request
+        return await self._once((method, address, port, path, host_header, tls_server_name, max_bytes), request,
+                                timeout)
 
-    def probe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
+    async def aprobe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
         """The wrapped transport's probe_federation (never shared)."""
-        return self._transport.probe_federation(address, port, tls_server_name, host_header, paths,
-                                                **_limit(timeout))
+        return await call(self._transport, "probe_federation", address, port, tls_server_name, host_header, paths,
+                          **_limit(timeout))
 
 
 def _limit(timeout):

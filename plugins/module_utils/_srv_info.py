@@ -9,9 +9,8 @@ This module is internal to the homeserver.delegation collection and may change a
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible_collections.homeserver.delegation.plugins.module_utils import _srv
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import call, gather, run
 from ansible_collections.homeserver.delegation.plugins.module_utils._problems import problem
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import parse_server_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._srv import (
@@ -37,7 +36,7 @@ def parse_srv_hostname(name):
     return server_name.lookup_name
 
 
-def _service_report(service_name, answer, transport, executor):
+async def _service_report(service_name, answer, transport):
     # Preference order for the report: priority ascending, then the heavier weight first
     # (remote servers pick by weighted chance within a priority).
     records = sorted(answer.records, key=lambda record: (record.priority, -record.weight, _dns_name(record.target)))
@@ -55,8 +54,7 @@ def _service_report(service_name, answer, transport, executor):
         report["records"].append(entry)
         if target != "." and target not in targets:
             targets.append(target)
-    # Single queries go to the pool; this thread (not one of the pool's) waits for them.
-    resolved_by_target = dict(zip(targets, lookup_host_addresses(transport, targets, executor.submit)))
+    resolved_by_target = dict(zip(targets, await lookup_host_addresses(transport, targets)))
     for entry in report["records"]:
         resolved = resolved_by_target.get(entry["target"])
         if resolved is not None:
@@ -93,7 +91,12 @@ def _record_key(record):
     return (record["priority"], record["weight"], record["port"], record["target"])
 
 
-def srv_info(transport, name, expected_target=None, expected_port=None):
+def srv_info(*args, **kwargs):
+    """:func:`asrv_info` from synchronous code (on a loop of its own)."""
+    return run(asrv_info(*args, **kwargs))
+
+
+async def asrv_info(transport, name, expected_target=None, expected_port=None):
     """Look up both Matrix SRV services of name and report records, targets and problems.
 
     Returns {name, services: {service: report}, effective_service, problems}. The effective
@@ -105,14 +108,12 @@ def srv_info(transport, name, expected_target=None, expected_port=None):
     them.
     """
     hostname = parse_srv_hostname(name)
-    # Only single lookups (the two SRV queries, then each target's addresses) go to the pool;
-    # this thread waits for them, so a task in the pool never waits on another task of the
-    # pool and the pool cannot deadlock.
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        names = dict((service, "%s.%s" % (service, hostname)) for service in SERVICES)
-        answers = dict((service, executor.submit(transport.query_srv, names[service])) for service in SERVICES)
-        reports = dict((service, _service_report(names[service], answers[service].result(), transport, executor))
-                       for service in SERVICES)
+    # Both SRV queries at once, then the addresses of every target of both at once.
+    names = dict((service, "%s.%s" % (service, hostname)) for service in SERVICES)
+    answers = await gather(*[call(transport, "query_srv", names[service]) for service in SERVICES])
+    reports = await gather(*[_service_report(names[service], answer, transport)
+                             for service, answer in zip(SERVICES, answers)])
+    reports = dict(zip(SERVICES, reports))
     services = dict((service, reports[service][0]) for service in SERVICES)
     in_use = _srv.service_in_use(
         dict((service, (report["rcode"], len(report["records"]))) for service, report in services.items()))

@@ -46,6 +46,11 @@ tls_invalid, tls_handshake, http_error, config), the one HTTPS client behind ``h
     requested with ``Host: host_header``; see ``_https_client.probe``. Never raises. It
     belongs to the transport so that fakes can provide it too.
 
+A transport may also have each method as a coroutine, named ``a`` + the method
+(``aquery_srv``...), which the engine awaits on its loop (``_loop.call``); the network
+transport has both, the plain method running the coroutine on a loop of its own. Test doubles
+have the plain methods only.
+
 :func:`lookup_host_addresses` is the one A/AAAA lookup of hosts, for every caller.
 """
 
@@ -59,10 +64,17 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._https_clien
     Headers,
     HttpResponse,
     TransportError,
-    https_request,
-    probe,
+    ahttps_request,
+    aprobe,
     url_host,
     verifying_context,
+)
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import (
+    TRANSPORT_METHODS,
+    DnsBackend,
+    call,
+    gather,
+    with_plain_methods,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._srv import SrvRecord
 
@@ -138,30 +150,23 @@ class HostAddresses:
         return text
 
 
-def lookup_host_addresses(transport, hosts, submit=None):
+async def lookup_host_addresses(transport, hosts, parallel=True):
     """The AAAA and A answers of each of ``hosts``, as :class:`HostAddresses` in that order.
 
-    The one host-address lookup of the collection. ``submit(callable) -> future`` runs the
-    queries concurrently: every query but the first is submitted, the first runs in this
-    thread, and this thread waits for the others (only single queries go to the pool, so the
-    thread-pool rule of ``_discovery`` holds). Without ``submit`` they run one after the
-    other (AAAA, then A, host by host).
+    The one host-address lookup of the collection, a coroutine of the engine's loop: every
+    query at once, or one after the other (AAAA, then A, host by host) when not ``parallel``.
     """
-    calls = [(lambda host=host, family=family: transport.query_address(host, family))
-             for host in hosts for family in ("AAAA", "A")]
-    if not calls:
-        return []
-    if submit is None:
-        answers = [call() for call in calls]
+    calls = [call(transport, "query_address", host, family) for host in hosts for family in ("AAAA", "A")]
+    if parallel:
+        answers = await gather(*calls)
     else:
-        futures = [submit(call) for call in calls[1:]]
-        answers = [calls[0]()] + [future.result() for future in futures]
+        answers = [await query for query in calls]
     return [HostAddresses(host, answers[2 * index], answers[2 * index + 1]) for index, host in enumerate(hosts)]
 
 
-def lookup_one_host(transport, host, submit=None):
+async def lookup_one_host(transport, host, parallel=True):
     """:func:`lookup_host_addresses` of one host."""
-    return lookup_host_addresses(transport, [host], submit)[0]
+    return (await lookup_host_addresses(transport, [host], parallel))[0]
 
 
 #: Addresses a well-known redirect may not lead to from a name that resolves to public
@@ -213,7 +218,11 @@ PROBE_MAX_BYTES = 256 * 1024
 #: Seconds to wait for one DNS answer before the query is sent again (within ``timeout``).
 DNS_RETRY_SECONDS = 2.0
 
+#: dnspython's asynchronous resolver runs on the engine's loop (``_loop``), not on asyncio.
+_DNS_BACKEND = DnsBackend() if dns is not None else None
 
+
+@with_plain_methods(*TRANSPORT_METHODS)
 class NetworkTransport:
     """The real transport: dnspython for DNS, ``_https_client`` for HTTPS.
 
@@ -234,7 +243,7 @@ class NetworkTransport:
         self.allow_internal_redirects = bool(allow_internal_redirects)
         self.ca_path = ca_path
         try:
-            self._resolver = dns.resolver.Resolver(configure=not nameservers)
+            self._resolver = dns.asyncresolver.Resolver(configure=not nameservers)
         except dns.exception.DNSException as exc:
             raise TransportError("config", "cannot read the system resolver configuration "
                                            "(%s); give nameservers explicitly" % exc)
@@ -255,20 +264,20 @@ class NetworkTransport:
 
     # --- DNS -------------------------------------------------------------------------------
 
-    def _resolve(self, name, rdtype, timeout=None):
+    async def _resolve(self, name, rdtype, timeout=None):
         """Return (rcode, answer or None, error message or None); never raises.
 
         ``timeout`` (at most the transport's own) shortens this query's deadline.
         """
         lifetime = self._timeout(timeout)
         try:
-            answer = self._resolver.resolve(name, rdtype, search=False,
-                                            raise_on_no_answer=False, lifetime=lifetime)
+            answer = await self._resolver.resolve(name, rdtype, search=False, raise_on_no_answer=False,
+                                                  lifetime=lifetime, backend=_DNS_BACKEND)
         except dns.resolver.NXDOMAIN:
             return NXDOMAIN, None, None
         except dns.resolver.NoNameservers as exc:
             return _rcode_of_failed_servers(exc), None, str(exc)
-        except (dns.resolver.LifetimeTimeout, dns.exception.Timeout) as exc:
+        except dns.exception.Timeout as exc:  # dnspython 2.2+ raises its subclass LifetimeTimeout
             return TIMEOUT, None, str(exc)
         except dns.exception.DNSException as exc:
             return ERROR, None, str(exc)
@@ -276,9 +285,9 @@ class NetworkTransport:
             return NODATA, answer, None
         return NOERROR, answer, None
 
-    def query_srv(self, name, timeout=None):
+    async def aquery_srv(self, name, timeout=None):
         """Query the SRV records of ``name``; see the module docstring."""
-        rcode, answer, error = self._resolve(name, "SRV", timeout)
+        rcode, answer, error = await self._resolve(name, "SRV", timeout)
         records = []
         if answer is not None and answer.rrset is not None:
             records = [SrvRecord(rdata.priority, rdata.weight, rdata.port,
@@ -286,9 +295,9 @@ class NetworkTransport:
                        for rdata in answer.rrset]
         return SrvAnswer(name, rcode, records, error)
 
-    def query_address(self, host, family, timeout=None):
+    async def aquery_address(self, host, family, timeout=None):
         """Query the A or AAAA records of ``host``, following CNAMEs."""
-        rcode, answer, error = self._resolve(host, family, timeout)
+        rcode, answer, error = await self._resolve(host, family, timeout)
         addresses = []
         cname_chain = []
         if answer is not None:
@@ -305,16 +314,16 @@ class NetworkTransport:
 
     # --- HTTPS (both through _https_client) ------------------------------------------------
 
-    def https_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
-                  timeout=None, method="GET"):
+    async def ahttps_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
+                         timeout=None, method="GET"):
         """One pinned HTTPS request (GET unless ``method`` says otherwise); see the module docstring.
 
         ``timeout`` (at most the transport's own) shortens this request's deadline.
         """
-        return https_request(address, port, tls_server_name, host_header, method, path, max_bytes,
-                             self._timeout(timeout), self._verify_context, extra_headers)
+        return await ahttps_request(address, port, tls_server_name, host_header, method, path, max_bytes,
+                                    self._timeout(timeout), self._verify_context, extra_headers)
 
-    def probe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
+    async def aprobe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
         """One TLS connection to a federation target, GETting each of ``paths``.
 
         Sends SNI ``tls_server_name`` (none for an IP), verifies chain and name unless
@@ -322,8 +331,8 @@ class NetworkTransport:
         the handshake is repeated unverified so the certificate and answers can be reported.
         See ``_https_client.probe`` for the returned dict. Never raises.
         """
-        return probe(address, port, tls_server_name, host_header, paths, PROBE_MAX_BYTES, self._timeout(timeout),
-                     self._verify_context)
+        return await aprobe(address, port, tls_server_name, host_header, paths, PROBE_MAX_BYTES,
+                            self._timeout(timeout), self._verify_context)
 
 
 def _rcode_of_failed_servers(exc):

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._cors import document_cors_problems, preflight
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import gather, run
 from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
     JsonDocumentError,
     parse_json_body,
@@ -61,9 +61,9 @@ def _media_type(content_type):
 
 def _pinned_resolver(transport, hostname, address):
     """A resolve_addresses() for the engine's fetch that sends hostname to one address."""
-    def resolve(host):
+    async def resolve(host):
         if host != hostname:
-            return lookup_one_host(transport, host)
+            return await lookup_one_host(transport, host)
         family_aaaa = ":" in address
         return HostAddresses(
             host,
@@ -88,19 +88,19 @@ def _describe_answer(fetch):
     return json.dumps(fetch.document, sort_keys=True)
 
 
-def _server_document(transport, hostname, expected_server, now, executor):
-    resolved = lookup_one_host(transport, hostname)
+async def _server_document(transport, hostname, expected_server, now):
+    resolved = await lookup_one_host(transport, hostname)
     addresses = resolved.addresses
     if addresses:
-        futures = [(address, executor.submit(fetch_server_well_known, transport, hostname,
-                                             _pinned_resolver(transport, hostname, address), now))
-                   for address in addresses]
-        per_address = [(address, future.result()) for address, future in futures]
+        fetches = await gather(*[fetch_server_well_known(transport, hostname,
+                                                         _pinned_resolver(transport, hostname, address), now)
+                                 for address in addresses])
+        per_address = list(zip(addresses, fetches))
         # The address a remote server would end up with: the first that answered HTTP.
         primary = next((fetch for _address, fetch in per_address if fetch.status is not None), per_address[0][1])
     else:
         per_address = []
-        primary = fetch_server_well_known(transport, hostname, now=now)
+        primary = await fetch_server_well_known(transport, hostname, now=now)
 
     report = _document_fields(primary)
     report.update({
@@ -174,20 +174,20 @@ def _content_typeproblem(report, problems):
             % (report["content_type"] or "no Content-Type"), "warning"))
 
 
-def _get(transport, url):
+async def _get(transport, url):
     """One GET of url (no redirects) through the engine's request step: the transport's DNS,
     each address in turn, SNI and Host for the URL's host, the 50 KiB cap.
 
     Returns (response, None) or (None, (error_code, message)).
     """
     attempt = WellKnownFetch(hostname=urlsplit(url).hostname or "", url=url)
-    response = get_once(transport, url, lambda host: lookup_one_host(transport, host), attempt)
+    response = await get_once(transport, url, lambda host: lookup_one_host(transport, host), attempt)
     if response is None:
         return None, (attempt.error_code, attempt.error)
     return response, None
 
 
-def _client_document(transport, hostname, expected_base_url):
+async def _client_document(transport, hostname, expected_base_url):
     url = "https://%s%s" % (url_host(hostname), CLIENT_PATH)
     report = {
         "url": url, "final_url": None, "status": None, "redirects": [], "content_type": None, "cors": None,
@@ -196,7 +196,7 @@ def _client_document(transport, hostname, expected_base_url):
     }
     problems = report["problems"]
 
-    def check_cors(hop_url, response):
+    async def check_cors(hop_url, response):
         cors = response.headers.get("Access-Control-Allow-Origin")
         # Browsers need CORS on the document and on every redirect to it (spec v1.20);
         # on an error page it would change nothing.
@@ -208,7 +208,7 @@ def _client_document(transport, hostname, expected_base_url):
         return {"cors": cors}
 
     fetch = WellKnownFetch(hostname=hostname, url=url)
-    response = follow_redirects(transport, fetch, lambda host: lookup_one_host(transport, host), check_cors)
+    response = await follow_redirects(transport, fetch, lambda host: lookup_one_host(transport, host), check_cors)
     report["redirects"] = [dict(hop) for hop in fetch.redirects]
     if response is None:
         problems.append(problem(fetch.error_code, fetch.error))
@@ -223,7 +223,7 @@ def _client_document(transport, hostname, expected_base_url):
         return report
     # CORS as a browser meets it: the document's headers, and the preflight of the URL it asks for.
     problems.extend(document_cors_problems(url, response.headers))
-    report["preflight"], preflight_problems = preflight(transport, report["url"])
+    report["preflight"], preflight_problems = await preflight(transport, report["url"])
     problems.extend(preflight_problems)
     if response.too_large:
         report["size"] = None
@@ -251,18 +251,18 @@ def _client_document(transport, hostname, expected_base_url):
         return report
     if expected_base_url is not None and base_url.rstrip("/") != expected_base_url.rstrip("/"):
         problems.append(problem("mismatch", "m.homeserver.base_url is %s, expected %s" % (base_url, expected_base_url)))
-    report["versions"] = _client_versions(transport, base_url, problems)
+    report["versions"] = await _client_versions(transport, base_url, problems)
     report["valid"] = not any(problem["severity"] == "error" for problem in problems)
     return report
 
 
-def _client_versions(transport, base_url, problems):
+async def _client_versions(transport, base_url, problems):
     url = base_url.rstrip("/") + VERSIONS_PATH
     result = {"url": url, "status": None, "versions": None}
     if urlsplit(url).scheme != "https":
         problems.append(problem("client_versions_failed", "%s is plain http; clients need https" % url))
         return result
-    response, failure = _get(transport, url)
+    response, failure = await _get(transport, url)
     if failure:
         problems.append(problem("client_versions_failed", failure[1]))
         return result
@@ -284,8 +284,13 @@ def _client_versions(transport, base_url, problems):
     return result
 
 
-def well_known_info(transport, server_name, documents=DOCUMENTS, expected_server=None, expected_base_url=None,
-                    now=None, name_timeout=None):
+def well_known_info(*args, **kwargs):
+    """:func:`awell_known_info` from synchronous code (on a loop of its own)."""
+    return run(awell_known_info(*args, **kwargs))
+
+
+async def awell_known_info(transport, server_name, documents=DOCUMENTS, expected_server=None, expected_base_url=None,
+                           now=None, name_timeout=None):
     """Fetch and check the well-known documents of server_name.
 
     ``name_timeout`` (seconds, None: none) bounds everything done for the name; when it runs
@@ -306,17 +311,13 @@ def well_known_info(transport, server_name, documents=DOCUMENTS, expected_server
     if name_timeout is not None:
         budget = NameBudget(name_timeout)
         transport = NameBudgetTransport(transport, budget)
-    # The thread-pool rule of the engine (see _discovery): a task in the pool never waits on
-    # another task of the pool. The client document (which waits on nothing) runs in the pool;
-    # the server document runs here and waits on its per-address fetches, which run in the pool.
-    with ThreadPoolExecutor(max_workers=8) as executor:
-        client_future = None
-        if "client" in documents:
-            client_future = executor.submit(_client_document, transport, hostname, expected_base_url)
-        if "server" in documents:
-            result["server"] = _server_document(transport, hostname, expected_server, now, executor)
-        if client_future is not None:
-            result["client"] = client_future.result()
+    # Both documents at once.
+
+    async def nothing():
+        return None
+    result["server"], result["client"] = await gather(
+        _server_document(transport, hostname, expected_server, now) if "server" in documents else nothing(),
+        _client_document(transport, hostname, expected_base_url) if "client" in documents else nothing())
     for name in DOCUMENTS:
         if result[name] is not None:
             result["problems"].extend(

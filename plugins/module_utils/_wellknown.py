@@ -58,6 +58,7 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from urllib.parse import urljoin, urlsplit
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._loop import call
 from ansible_collections.homeserver.delegation.plugins.module_utils._json_document import (
     JsonDocumentError,
     parse_json_body,
@@ -242,29 +243,29 @@ def well_known_url(hostname):
     return "https://%s%s" % (url_host(hostname), WELL_KNOWN_PATH)
 
 
-def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=None):
+async def fetch_server_well_known(transport, hostname, resolve_addresses=None, now=None):
     """Fetch and validate the server well-known document of ``hostname`` (spec step 3).
 
-    ``hostname`` is the bare lookup name (see ``ServerName.lookup_name``).
-    ``resolve_addresses(host) -> HostAddresses`` resolves each host to connect to (the
+    A coroutine of the engine's loop (``_loop``). ``hostname`` is the bare lookup name (see
+    ``ServerName.lookup_name``). ``await resolve_addresses(host) -> HostAddresses`` resolves each host to connect to (the
     original one and every redirect target); by default AAAA then A through ``transport``.
     ``now`` (Unix time) is used for ``Expires``. Returns a :class:`WellKnownFetch`; never
     raises for network or content problems.
     """
     if resolve_addresses is None:
         def resolve_addresses(host):
-            return lookup_one_host(transport, host)
+            return lookup_one_host(transport, host)  # a coroutine, awaited by get_once
     if now is None:
         now = time.time()
 
     fetch = WellKnownFetch(hostname=hostname, url=well_known_url(hostname))
-    response = follow_redirects(transport, fetch, resolve_addresses)
+    response = await follow_redirects(transport, fetch, resolve_addresses)
     if response is None:
         return fetch
     return _evaluate_final(fetch, response, now)
 
 
-def follow_redirects(transport, fetch, resolve_addresses, on_response=None):
+async def follow_redirects(transport, fetch, resolve_addresses, on_response=None):
     """Request ``fetch.url`` and follow its redirects as homeservers do; return the final
     HttpResponse, or None after recording the error in ``fetch`` (``error_code``, ``error``).
 
@@ -274,14 +275,14 @@ def follow_redirects(transport, fetch, resolve_addresses, on_response=None):
     a URL already requested (``redirect_loop``) nor, from a name with public addresses, to an
     internal address (``redirect_to_internal_address``). ``fetch`` records the hops
     (``redirects``), the attempts and the final status and headers.
-    ``on_response(url, response)``, when given, sees every response, redirects included
+    ``await on_response(url, response)``, when given, sees every response, redirects included
     (the client document's CORS check), and returns extra fields for the hop it redirects.
     """
     url = fetch.url
     visited = {url}
     refuse_internal = False
     while True:
-        response = get_once(transport, url, resolve_addresses, fetch, refuse_internal)
+        response = await get_once(transport, url, resolve_addresses, fetch, refuse_internal)
         if response is None:
             return None
         if not fetch.redirects:
@@ -291,7 +292,7 @@ def follow_redirects(transport, fetch, resolve_addresses, on_response=None):
         fetch.peer_address = response.peer_address
         fetch.headers = response.headers.to_dict()
         fetch.content_type = response.headers.get("Content-Type")
-        extra = on_response(url, response) if on_response is not None else None
+        extra = await on_response(url, response) if on_response is not None else None
         if response.status not in REDIRECT_STATUSES or not response.headers.get("Location"):
             return response
         location = response.headers.get("Location")
@@ -353,7 +354,7 @@ def _evaluate_final(fetch, response, now):
     return fetch
 
 
-def get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
+async def get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
     """Request ``url`` once (no redirects), trying each address of its host in turn.
 
     ``refuse_internal``: ``url`` is a redirect target that may not lead to an internal
@@ -378,7 +379,7 @@ def get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
     if is_ip_address(host):
         addresses = [host]
     else:
-        resolved = resolve_addresses(host)
+        resolved = await resolve_addresses(host)
         addresses = resolved.addresses
         if not addresses:
             code = "no_address" if not fetch.redirects else "unreachable"
@@ -400,7 +401,7 @@ def get_once(transport, url, resolve_addresses, fetch, refuse_internal=False):
         attempt = {"url": url, "address": address, "port": port, "sni": None if is_ip_address(host) else host}
         fetch.attempts.append(attempt)
         try:
-            response = transport.https_get(address, port, path, host_header, host, MAX_BODY_BYTES)
+            response = await call(transport, "https_get", address, port, path, host_header, host, MAX_BODY_BYTES)
         except TransportError as exc:
             attempt["outcome"] = "%s: %s" % (exc.kind, exc.message)
             last_error = exc

@@ -233,8 +233,8 @@ def discover(lab, *names, **options):
     connection = {'nameservers': lab.nameservers, 'dns_port': lab.dns_port,
                   'ca_path': lab.ca_path, 'validate_certs': True, 'timeout': 5}
     connection.update(options)
-    with ServerDiscovery(transport_from_options(connection)) as discovery:
-        return discovery.resolve_many(list(names))
+    discovery = ServerDiscovery(transport_from_options(connection))
+    return discovery.resolve_many(list(names))
 
 
 def resolve(lab, name, **options):

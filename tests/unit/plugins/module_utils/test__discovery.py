@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import random
-import threading
+import time
 
 import pytest
 
 from fake_transport import FakeTransport, FirstChoiceRng, load_corpus
 
+from ansible_collections.homeserver.delegation.plugins.module_utils import _loop
 from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import (
     DiscoveryError,
     ServerDiscovery,
@@ -42,9 +43,9 @@ def _case(case_id):
 def _resolve(case, mode, transport=None):
     parallel, speculative = mode
     transport = transport or FakeTransport.for_case(case)
-    with ServerDiscovery(transport, parallel=parallel, speculative=speculative,
-                         rng=FirstChoiceRng()) as discovery:
-        return discovery.resolve(case["server_name"]), transport
+    discovery = ServerDiscovery(transport, parallel=parallel, speculative=speculative,
+                                rng=FirstChoiceRng())
+    return discovery.resolve(case["server_name"]), transport
 
 
 def _observed_lookups(log):
@@ -230,16 +231,16 @@ def _srv_case_as_matrix(case):
 @pytest.mark.parametrize("case_id", ["srv-resolve-basic", "srv-ignore-non-srv-answers"])
 def test_corpus_srv_servers(case_id):
     case = SRV_CASES[case_id]
-    with ServerDiscovery(_srv_case_as_matrix(case), rng=FirstChoiceRng()) as discovery:
-        result = discovery.resolve("example.com")
+    discovery = ServerDiscovery(_srv_case_as_matrix(case), rng=FirstChoiceRng())
+    result = discovery.resolve("example.com")
     assert result["method"] == "srv"
     assert [(target["host"], target["port"]) for target in result["targets"]] == [
         (server["host"], server["port"]) for server in case["expected"]["servers"]]
 
 
 def test_corpus_srv_nxdomain_falls_through():
-    with ServerDiscovery(_srv_case_as_matrix(SRV_CASES["srv-nxdomain"])) as discovery:
-        result = discovery.resolve("example.com")
+    discovery = ServerDiscovery(_srv_case_as_matrix(SRV_CASES["srv-nxdomain"]))
+    result = discovery.resolve("example.com")
     assert result["method"] == "default_port"
 
 
@@ -250,9 +251,9 @@ def test_corpus_srv_nxdomain_falls_through():
 @pytest.mark.parametrize("mode", MODES)
 def test_corpus_srv_errors(case_id, code, mode):
     transport = _srv_case_as_matrix(SRV_CASES[case_id])
-    with ServerDiscovery(transport, parallel=mode[0], speculative=mode[1]) as discovery:
-        with pytest.raises(DiscoveryError) as caught:
-            discovery.resolve("example.com")
+    discovery = ServerDiscovery(transport, parallel=mode[0], speculative=mode[1])
+    with pytest.raises(DiscoveryError) as caught:
+        discovery.resolve("example.com")
     assert code in [problem["code"] for problem in caught.value.result["problems"]]
     assert caught.value.result["targets"] == []
     if mode[1] is not True:
@@ -302,8 +303,8 @@ def test_every_address_of_every_target_in_preference_order():
         "AAAA": {"primary.example.net": ["2a01:4f8::1", "2a01:4f8::2"]},
         "A": {"primary.example.net": ["42.0.0.1"], "backup.example.net": ["42.0.0.2", "42.0.0.3"]},
     })
-    with ServerDiscovery(transport, rng=FirstChoiceRng()) as discovery:
-        result = discovery.resolve("example.com")
+    discovery = ServerDiscovery(transport, rng=FirstChoiceRng())
+    result = discovery.resolve("example.com")
     assert result["targets"] == [
         {"host": "primary.example.net", "port": 443, "address": "2a01:4f8::1", "priority": 10},
         {"host": "primary.example.net", "port": 443, "address": "2a01:4f8::2", "priority": 10},
@@ -325,8 +326,8 @@ def test_srv_target_without_address_is_skipped(gone_priority, ok_priority, sever
                                                  [ok_priority, 0, 443, "ok.example.net"]]},
         "A": {"ok.example.net": ["42.0.0.1"]},
     })
-    with ServerDiscovery(transport) as discovery:
-        result = discovery.resolve("example.com")
+    discovery = ServerDiscovery(transport)
+    result = discovery.resolve("example.com")
     assert [target["host"] for target in result["targets"]] == ["ok.example.net"]
     unresolvable = [problem for problem in result["problems"] if problem["code"] == "target_unresolvable"]
     assert [problem["severity"] for problem in unresolvable] == [severity]
@@ -335,9 +336,9 @@ def test_srv_target_without_address_is_skipped(gone_priority, ok_priority, sever
 
 def test_no_address_for_any_target_is_an_error_with_a_trace():
     transport = FakeTransport({"SRV": {"_matrix-fed._tcp.example.com": [[10, 0, 443, "gone.example.net"]]}})
-    with ServerDiscovery(transport) as discovery:
-        with pytest.raises(DiscoveryError) as caught:
-            discovery.resolve("example.com")
+    discovery = ServerDiscovery(transport)
+    with pytest.raises(DiscoveryError) as caught:
+        discovery.resolve("example.com")
     assert "has an address" in caught.value.reason
     assert [(problem["code"], problem["severity"]) for problem in caught.value.result["problems"]
             if problem["severity"] == "error"] == [("target_unresolvable", "error")]
@@ -347,9 +348,9 @@ def test_no_address_for_any_target_is_an_error_with_a_trace():
 
 @pytest.mark.parametrize("server_name", ["example.com", "example.com:8448"])
 def test_final_host_without_address_is_an_error(server_name):
-    with ServerDiscovery(FakeTransport({})) as discovery:
-        with pytest.raises(DiscoveryError) as caught:
-            discovery.resolve(server_name)
+    discovery = ServerDiscovery(FakeTransport({}))
+    with pytest.raises(DiscoveryError) as caught:
+        discovery.resolve(server_name)
     assert caught.value.reason.startswith("example.com has no address")
     assert "no_address" in [problem["code"] for problem in caught.value.result["problems"]]
 
@@ -358,25 +359,25 @@ def test_final_host_without_address_is_an_error(server_name):
 def test_legacy_srv_failure_after_empty_matrix_fed_is_an_error(mode):
     transport = FakeTransport({"SRV_error": {"_matrix._tcp.example.com": "TIMEOUT"},
                                "A": {"example.com": ["42.0.0.10"]}})
-    with ServerDiscovery(transport, parallel=mode[0], speculative=mode[1]) as discovery:
-        with pytest.raises(DiscoveryError) as caught:
-            discovery.resolve("example.com")
+    discovery = ServerDiscovery(transport, parallel=mode[0], speculative=mode[1])
+    with pytest.raises(DiscoveryError) as caught:
+        discovery.resolve("example.com")
     assert "_matrix._tcp.example.com failed with TIMEOUT" in caught.value.reason
 
 
 def test_address_lookup_failure_of_one_family_is_a_warning():
     transport = FakeTransport({"A": {"example.com": ["42.0.0.10"]},
                                "AAAA_error": {"example.com": "SERVFAIL"}})
-    with ServerDiscovery(transport) as discovery:
-        result = discovery.resolve("example.com:8448")
+    discovery = ServerDiscovery(transport)
+    result = discovery.resolve("example.com:8448")
     assert [target["address"] for target in result["targets"]] == ["42.0.0.10"]
     assert "address_dns_error" in [problem["code"] for problem in result["problems"]]
 
 
 def test_case_of_the_server_name_is_kept_for_host_but_not_for_lookups():
     transport = FakeTransport({"A": {"example.com": ["42.0.0.10"]}})
-    with ServerDiscovery(transport, parallel=False) as discovery:
-        result = discovery.resolve("Example.COM")
+    discovery = ServerDiscovery(transport, parallel=False)
+    result = discovery.resolve("Example.COM")
     assert result["host_header"] == "Example.COM"
     assert (result["sni"], result["tls_server_name"]) == ("example.com", "example.com")
     assert "SRV _matrix-fed._tcp.example.com" in transport.log
@@ -394,9 +395,9 @@ def test_steps_say_what_was_looked_up_and_which_address_is_used():
 
 
 def test_invalid_server_name_is_a_discovery_error():
-    with ServerDiscovery(FakeTransport({})) as discovery:
-        with pytest.raises(DiscoveryError) as caught:
-            discovery.resolve("https://example.com")
+    discovery = ServerDiscovery(FakeTransport({}))
+    with pytest.raises(DiscoveryError) as caught:
+        discovery.resolve("https://example.com")
     assert caught.value.server_name == "https://example.com"
     assert caught.value.reason.startswith('"https://example.com" is not a valid server name')
 
@@ -410,8 +411,8 @@ def _many_names_transport():
 @pytest.mark.parametrize("concurrency", [None, 1, 2])
 def test_resolve_many_keeps_order_and_returns_errors(concurrency):
     names = ["a.example:8448", "bad_name", "b.example:8448", "missing.example:8448"]
-    with ServerDiscovery(_many_names_transport()) as discovery:
-        results = discovery.resolve_many(names, concurrency=concurrency)
+    discovery = ServerDiscovery(_many_names_transport())
+    results = discovery.resolve_many(names, concurrency=concurrency)
     assert [target["address"] for target in results[0]["targets"]] == ["42.0.0.1"]
     assert isinstance(results[1], DiscoveryError) and results[1].server_name == "bad_name"
     assert [target["address"] for target in results[2]["targets"]] == ["42.0.0.2"]
@@ -420,29 +421,33 @@ def test_resolve_many_keeps_order_and_returns_errors(concurrency):
 
 
 class _RendezvousTransport(FakeTransport):
-    """Blocks chosen calls until ``parties`` of them are in flight at once. If the engine ran
-    them one after another, the barrier would break (after a generous timeout that only
-    prevents a hang) and the call raises."""
+    """Holds chosen calls (coroutines on the engine's loop) until ``parties`` of them are in
+    flight at once. If the engine ran them one after another, that number would never be
+    reached: the call fails after a generous timeout that only prevents a hang."""
 
     def __init__(self, dns, responses, parties, methods):
         super().__init__(dns, responses)
-        self.barrier = threading.Barrier(parties, timeout=20)
-        self.methods = methods
+        self.parties, self.methods, self.arrived = parties, methods, 0
 
-    def _meet(self, method):
-        if method in self.methods:
-            self.barrier.wait()
+    async def _meet(self, method):
+        if method not in self.methods:
+            return
+        self.arrived += 1
+        give_up = time.monotonic() + 20
+        while self.arrived < self.parties:
+            assert time.monotonic() < give_up, "only %d of %d calls in flight at once" % (self.arrived, self.parties)
+            await _loop.sleep(0.001)
 
-    def query_srv(self, name):
-        self._meet("query_srv")
+    async def aquery_srv(self, name):
+        await self._meet("query_srv")
         return super().query_srv(name)
 
-    def query_address(self, host, family):
-        self._meet("query_address")
+    async def aquery_address(self, host, family):
+        await self._meet("query_address")
         return super().query_address(host, family)
 
-    def https_get(self, *args, **kwargs):
-        self._meet("https_get")
+    async def ahttps_get(self, *args, **kwargs):
+        await self._meet("https_get")
         return super().https_get(*args, **kwargs)
 
 
@@ -451,8 +456,8 @@ def test_names_resolve_concurrently():
     dns = {"A": {name.split(":")[0]: ["42.0.1.%d" % number] for number, name in enumerate(names)}}
     # Every name's AAAA and A query meet: 80 queries in flight at once.
     transport = _RendezvousTransport(dns, {}, 80, {"query_address"})
-    with ServerDiscovery(transport) as discovery:
-        results = discovery.resolve_many(names)
+    discovery = ServerDiscovery(transport)
+    results = discovery.resolve_many(names)
     assert [result["targets"][0]["address"] for result in results] == [
         "42.0.1.%d" % number for number in range(40)]
 
@@ -461,8 +466,8 @@ def test_srv_names_are_queried_while_the_well_known_is_fetched():
     case = _case("syn-srv-legacy-on-original")
     dns = dict(case["dns"], A={"srvtarget": ["1.2.3.4"], "testserv": ["1.2.3.9"]})
     transport = _RendezvousTransport(dns, {}, 3, {"query_srv", "https_get"})
-    with ServerDiscovery(transport) as discovery:
-        result = discovery.resolve("testserv")
+    discovery = ServerDiscovery(transport)
+    result = discovery.resolve("testserv")
     assert result["method"] == "srv_legacy"
     assert result["targets"][0]["address"] == "1.2.3.4"
 
@@ -479,8 +484,8 @@ def test_speculative_srv_queries_only_for_few_names(count, speculated):
         "status": 200, "headers": {}, "body": '{"m.server": "matrix.example.net:443"}'}
         for name in names}
     transport = FakeTransport(dns, responses)
-    with ServerDiscovery(transport) as discovery:
-        results = discovery.resolve_many(names)
+    discovery = ServerDiscovery(transport)
+    results = discovery.resolve_many(names)
     assert {result["method"] for result in results} == {"well_known_explicit_port"}
     assert ("SRV _matrix-fed._tcp.n0.example" in transport.log) is speculated
 
@@ -491,8 +496,8 @@ def test_well_known_redirected_into_an_internal_address_falls_back_with_a_warnin
         {"https://example.com/.well-known/matrix/server": {
             "status": 302, "headers": {"Location": "https://127.0.0.1/.well-known/matrix/server"}, "body": ""},
          "https://127.0.0.1/.well-known/matrix/server": {"status": 200, "body": '{"m.server": "internal.test"}'}})
-    with ServerDiscovery(transport, parallel=False) as discovery:
-        result = discovery.resolve("example.com")
+    discovery = ServerDiscovery(transport, parallel=False)
+    result = discovery.resolve("example.com")
     assert result["method"] == "default_port"
     assert result["delegated_server"] is None
     assert result["targets"] == [{"host": "example.com", "port": 8448, "address": "42.0.0.10", "priority": None}]

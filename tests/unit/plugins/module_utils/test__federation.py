@@ -11,6 +11,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import SPECULATION_MAX_NAMES
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
 from ansible_collections.homeserver.delegation.tests.unit.fake_federation import (
     NOW,
@@ -348,3 +349,20 @@ def test_one_well_known_address_failing_while_another_answers_is_a_warning():
     unreachable = [p for p in report["problems"] if p["code"] == "unreachable"]
     assert [p["severity"] for p in unreachable] == ["warning"]
     assert unreachable[0]["message"].startswith("the well-known from address 2a01:4f8::10: ")
+
+
+@pytest.mark.parametrize("count, srv_asked", [(1, True), (SPECULATION_MAX_NAMES + 1, False)])
+def test_the_srv_report_is_asked_ahead_only_for_few_names(count, srv_asked):
+    """A delegation by well-known to an explicit port never consults SRV records: with few
+    names they are asked for while discovery runs (round trips saved), with many not at all
+    (CPU saved); the report has no SRV part either way."""
+    names = ["n%d.example.org" % index for index in range(count)]
+    dns = {"A": dict({name: ["42.0.1.%d" % index] for index, name in enumerate(names)}, **{DELEGATED: ["42.0.0.20"]})}
+    responses = {"https://%s/.well-known/matrix/server" % name: {
+        "status": 200, "body": '{"m.server": "matrix.example.org:443"}', "headers": JSON} for name in names}
+    targets = {("42.0.0.20", 443): good_target(NAME, DELEGATED)}
+    network = FakeFederationTransport(dns, responses, targets=targets)
+    result = federation_check(network, names, now=NOW)
+    assert all(report["srv"] is None for report in result["servers"].values())
+    assert all(report["discovery"]["method"] == "well_known_explicit_port" for report in result["servers"].values())
+    assert any(entry.startswith("SRV ") for entry in network.log) is srv_asked

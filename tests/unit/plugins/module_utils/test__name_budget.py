@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from ansible_collections.homeserver.delegation.plugins.module_utils import _loop
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import (
     ConnectionOptionsError,
     name_timeout_from_options,
@@ -37,18 +38,18 @@ MARGIN = 0.6
 
 class DrippingTransport(FakeFederationTransport):
     """Every HTTPS request and probe uses up its whole deadline and then times out, as a
-    server sending one byte per second would; DNS answers at once from ``dns``."""
+    server sending one byte per second would (waiting on the engine's loop, so that requests
+    overlap as real ones do); DNS answers at once from ``dns``."""
 
     def __init__(self, timeout, dns=None):
         super().__init__(dns or DNS, {})
         self.timeout = timeout
         self.given_timeouts = []
 
-    def _drip(self, timeout):
+    async def _drip(self, timeout):
         seconds = self.timeout if timeout is None else timeout
-        with self._lock:
-            self.given_timeouts.append(seconds)
-        time.sleep(seconds)
+        self.given_timeouts.append(seconds)
+        await _loop.sleep(seconds)
 
     def query_srv(self, name, timeout=None):
         return super().query_srv(name)
@@ -56,17 +57,24 @@ class DrippingTransport(FakeFederationTransport):
     def query_address(self, host, family, timeout=None):
         return super().query_address(host, family)
 
-    def https_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
-                  method="GET", timeout=None):
+    async def ahttps_get(self, address, port, path, host_header, tls_server_name, max_bytes, extra_headers=None,
+                         method="GET", timeout=None):
         self._record("%s https://%s%s via %s" % (method, host_header, path, address))
-        self._drip(timeout)
+        await self._drip(timeout)
         raise TransportError("timeout", "https://%s%s (%s:%d): no complete response within %g s"
                              % (host_header, path, address, port, timeout or self.timeout))
 
-    def probe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
+    async def aprobe_federation(self, address, port, tls_server_name, host_header, paths, timeout=None):
         self._record("PROBE %s %d" % (address, port))
-        self._drip(timeout)
+        await self._drip(timeout)
         return {"error": {"kind": "timeout", "message": "no complete response"}, "tls": None, "responses": {}}
+
+
+def _no_sleep(transport):
+    """A _drip that records the timeout given and "times out" at once."""
+    async def drip(timeout):
+        transport.given_timeouts.append(timeout)
+    return drip
 
 
 class FakeClock:
@@ -96,7 +104,7 @@ def _timed(function):
 def test_a_call_gets_the_time_left_when_it_is_less_than_the_timeout():
     clock = FakeClock()
     inner = DrippingTransport(timeout=5.0)
-    inner._drip = inner.given_timeouts.append  # no sleeping here
+    inner._drip = _no_sleep(inner)
     wrapped = NameBudgetTransport(inner, NameBudget(8.0, clock=clock))
     with pytest.raises(TransportError):
         wrapped.https_get("42.0.0.1", 443, "/x", NAME, NAME, 100)
@@ -153,8 +161,8 @@ def test_name_timeout_that_is_not_a_positive_number_is_refused(value):
 def test_discovery_of_three_dripping_addresses_without_a_budget_costs_three_timeouts():
     # The situation the budget is for: each address times out in turn.
     transport = DrippingTransport(timeout=0.5)
-    with ServerDiscovery(transport, speculative=False) as discovery:
-        outcome, elapsed = _timed(lambda: discovery.resolve(NAME))
+    discovery = ServerDiscovery(transport, speculative=False)
+    outcome, elapsed = _timed(lambda: discovery.resolve(NAME))
     assert elapsed >= 1.5
     assert outcome["method"] == "default_port"
     assert "name_timeout" not in _codes(outcome["problems"])
@@ -162,8 +170,8 @@ def test_discovery_of_three_dripping_addresses_without_a_budget_costs_three_time
 
 def test_discovery_of_three_dripping_addresses_ends_within_the_name_budget():
     transport = DrippingTransport(timeout=0.5)
-    with ServerDiscovery(transport, speculative=False, name_timeout=0.8) as discovery:
-        outcome, elapsed = _timed(lambda: discovery.resolve(NAME))
+    discovery = ServerDiscovery(transport, speculative=False, name_timeout=0.8)
+    outcome, elapsed = _timed(lambda: discovery.resolve(NAME))
     assert elapsed < 0.8 + MARGIN
     assert isinstance(outcome, DiscoveryError)
     problems = outcome.result["problems"]
@@ -180,8 +188,8 @@ def test_each_name_has_its_own_budget_when_resolved_together():
     names = ["drip-%d.test" % number for number in range(4)]
     dns = {"A": {name: ADDRESSES for name in names}}
     transport = DrippingTransport(timeout=0.5, dns=dns)
-    with ServerDiscovery(transport, speculative=False, name_timeout=0.8) as discovery:
-        results, elapsed = _timed(lambda: discovery.resolve_many(names, concurrency=4))
+    discovery = ServerDiscovery(transport, speculative=False, name_timeout=0.8)
+    results, elapsed = _timed(lambda: discovery.resolve_many(names, concurrency=4))
     assert elapsed < 0.8 + MARGIN
     assert all("name_timeout" in _codes(result.result["problems"]) for result in results)
     # Every name got its first request with the full timeout: no global budget.
@@ -190,8 +198,8 @@ def test_each_name_has_its_own_budget_when_resolved_together():
 
 def test_discovery_within_its_budget_reports_no_name_timeout():
     transport = FakeFederationTransport({"A": {NAME: ADDRESSES}}, {})
-    with ServerDiscovery(transport, name_timeout=30) as discovery:
-        result = discovery.resolve(NAME)
+    discovery = ServerDiscovery(transport, name_timeout=30)
+    result = discovery.resolve(NAME)
     assert result["method"] == "default_port"
     assert "name_timeout" not in _codes(result["problems"])
 
@@ -248,7 +256,7 @@ def test_budgets_are_thread_safe_under_concurrent_notes():
 def test_a_call_cut_short_by_the_budget_is_named_even_if_it_timed_out_a_moment_early():
     clock = FakeClock()
     inner = DrippingTransport(timeout=5.0)
-    inner._drip = inner.given_timeouts.append  # "times out" at once
+    inner._drip = _no_sleep(inner)  # "times out" at once
     budget = NameBudget(2.0, clock=clock)
     wrapped = NameBudgetTransport(inner, budget)
     with pytest.raises(TransportError):
@@ -260,7 +268,7 @@ def test_a_call_cut_short_by_the_budget_is_named_even_if_it_timed_out_a_moment_e
 def test_a_call_that_timed_out_on_its_own_timeout_is_not_blamed_on_the_budget():
     clock = FakeClock()
     inner = DrippingTransport(timeout=5.0)
-    inner._drip = inner.given_timeouts.append
+    inner._drip = _no_sleep(inner)
     budget = NameBudget(60.0, clock=clock)
     with pytest.raises(TransportError):
         NameBudgetTransport(inner, budget).https_get("42.0.0.1", 443, "/x", NAME, NAME, 100)

@@ -5,11 +5,9 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
+from ansible_collections.homeserver.delegation.plugins.module_utils import _loop
 from ansible_collections.homeserver.delegation.plugins.module_utils._shared_transport import SharedTransport
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import AddressAnswer, TransportError
 from ansible_collections.homeserver.delegation.tests.unit.fake_federation import FakeFederationTransport
@@ -18,24 +16,18 @@ URL = "https://example.org/x"
 
 
 class SlowTransport(FakeFederationTransport):
-    """Holds every DNS answer until released, so concurrent callers really overlap."""
+    """Answers DNS after a wait on the engine's loop, so concurrent callers really overlap."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.release = threading.Event()
-
-    def query_address(self, host, family):
-        self.release.wait(5)
+    async def aquery_address(self, host, family):
+        await _loop.sleep(0.05)
         return super().query_address(host, family)
 
 
 def test_concurrent_identical_queries_are_sent_once():
     network = SlowTransport({"A": {"example.org": ["42.0.0.1"]}})
     shared = SharedTransport(network)
-    with ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(shared.query_address, "example.org", "A") for _caller in range(8)]
-        network.release.set()
-        answers = [future.result() for future in futures]
+    answers = _loop.run(_loop.gather(*[shared.aquery_address("example.org", "A") for _caller in range(8)]))
+    assert len(answers) == 8
     assert all(answer.addresses == ["42.0.0.1"] for answer in answers)
     assert network.log == ["A example.org"]
     shared.query_address("example.org", "AAAA")

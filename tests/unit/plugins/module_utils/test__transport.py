@@ -535,30 +535,29 @@ def test_a_shorter_timeout_given_to_one_dns_query_ends_it_sooner():
         tcp.close()
 
 
-def _record_submit(submitted):
-    """A submit(callable) -> future that runs the call at once and counts it."""
-    from concurrent.futures import Future
-
-    def submit(call):
-        submitted.append(call)
-        future = Future()
-        future.set_result(call())
-        return future
-    return submit
-
-
-@pytest.mark.parametrize("concurrent", [False, True], ids=["one-after-the-other", "submitted"])
-def test_one_host_lookup_answers_each_host_in_order_ipv6_first(concurrent):
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-after-the-other", "at-once"])
+def test_one_host_lookup_answers_each_host_in_order_ipv6_first(parallel):
     from fake_transport import FakeTransport
-    transport = FakeTransport({"AAAA": {"a.test": ["2001:db8::1"]},
-                               "A": {"a.test": ["192.0.2.1"], "b.test": ["192.0.2.2"]}})
-    submitted = []
-    resolved = _transport.lookup_host_addresses(transport, ["a.test", "b.test", "c.test"],
-                                                _record_submit(submitted) if concurrent else None)
+    from ansible_collections.homeserver.delegation.plugins.module_utils import _loop
+
+    class Counting(FakeTransport):
+        """Answers after a wait on the loop and counts the queries in flight."""
+        in_flight = most = 0
+
+        async def aquery_address(self, host, family):
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            await _loop.sleep(0.01)
+            self.in_flight -= 1
+            return self.query_address(host, family)
+
+    transport = Counting({"AAAA": {"a.test": ["2001:db8::1"]},
+                          "A": {"a.test": ["192.0.2.1"], "b.test": ["192.0.2.2"]}})
+    resolved = _loop.run(_transport.lookup_host_addresses(transport, ["a.test", "b.test", "c.test"], parallel))
     assert [(item.host, item.addresses) for item in resolved] == [
         ("a.test", ["2001:db8::1", "192.0.2.1"]), ("b.test", ["192.0.2.2"]), ("c.test", [])]
     assert (resolved[1].aaaa.rcode, resolved[2].a.rcode) == ("NODATA", "NXDOMAIN")
-    # Submitted: every query but the first, which runs in the calling thread.
-    assert len(submitted) == (5 if concurrent else 0)
-    assert sorted(transport.log) == sorted("%s %s" % (family, host) for host in ("a.test", "b.test", "c.test")
-                                           for family in ("AAAA", "A"))
+    # At once: all six queries wait together; otherwise one at a time, in order.
+    assert transport.most == (6 if parallel else 1)
+    expected = ["%s %s" % (family, host) for host in ("a.test", "b.test", "c.test") for family in ("AAAA", "A")]
+    assert (sorted(transport.log) if parallel else transport.log) == (sorted(expected) if parallel else expected)

@@ -11,6 +11,7 @@ import pytest
 
 from fake_transport import FakeTransport, load_corpus
 
+from ansible_collections.homeserver.delegation.plugins.module_utils import _loop
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     ServerName,
 )
@@ -20,9 +21,15 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._transport i
 from ansible_collections.homeserver.delegation.plugins.module_utils._wellknown import (
     cache_period_from_headers,
     clamp_cache_period,
-    fetch_server_well_known,
+    fetch_server_well_known as fetch_coroutine,
     validate_server_document,
 )
+
+
+def fetch_server_well_known(*args, **kwargs):
+    """The fetch, a coroutine of the engine's loop, run to its end."""
+    return _loop.run(fetch_coroutine(*args, **kwargs))
+
 
 CORPUS = load_corpus()
 NOW = 1548833700  # the corpus' now_unix for its Expires cases

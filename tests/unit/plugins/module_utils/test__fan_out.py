@@ -2,18 +2,19 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The engine's thread-pool rule (see _discovery's docstring): a task in a pool never waits on
-another task of the same pool, so far more waiting work than workers still finishes.
+"""The engine's one loop (``_loop``, see _discovery's docstring): whatever the fan-out (names,
+SRV targets, addresses of a host), everything waits at once and finishes; there is no pool of
+workers to exhaust.
 
-Each check runs in a thread of its own and must finish within a generous bound: a deadlock
-shows as a failed test, not a hung suite. The fake network answers after a short sleep, so
-the tasks really overlap."""
+Each check runs in a thread of its own and must finish within a generous bound: a hang shows
+as a failed test, not a hung suite. The fake network answers after a short wait on the loop
+and counts what is in flight, so the checks see that the work really overlaps."""
 
 from __future__ import annotations
 
 import threading
-import time
 
+from ansible_collections.homeserver.delegation.plugins.module_utils import _loop
 from ansible_collections.homeserver.delegation.plugins.module_utils._discovery import ServerDiscovery
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
 from ansible_collections.homeserver.delegation.plugins.module_utils._srv_info import srv_info
@@ -28,19 +29,28 @@ BOUND_SECONDS = 30
 
 
 class SlowNetwork(FakeFederationTransport):
-    """Every DNS answer and HTTPS response takes a few milliseconds."""
+    """Every DNS answer and HTTPS response takes a few milliseconds on the loop; ``most`` is the
+    largest number of calls in flight at once."""
 
-    def query_srv(self, name):
-        time.sleep(0.002)
-        return super().query_srv(name)
+    in_flight = most = 0
 
-    def query_address(self, host, family):
-        time.sleep(0.002)
-        return super().query_address(host, family)
+    async def _wait(self, answer, *args, **kwargs):
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await _loop.sleep(0.002)
+            return answer(*args, **kwargs)
+        finally:
+            self.in_flight -= 1
 
-    def https_get(self, *args, **kwargs):
-        time.sleep(0.002)
-        return super().https_get(*args, **kwargs)
+    async def aquery_srv(self, name):
+        return await self._wait(self.query_srv, name)
+
+    async def aquery_address(self, host, family):
+        return await self._wait(self.query_address, host, family)
+
+    async def ahttps_get(self, *args, **kwargs):
+        return await self._wait(self.https_get, *args, **kwargs)
 
 
 def finishes(function):
@@ -52,7 +62,7 @@ def finishes(function):
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     thread.join(BOUND_SECONDS)
-    assert not thread.is_alive(), "still waiting after %d s: the pools deadlocked" % BOUND_SECONDS
+    assert not thread.is_alive(), "still waiting after %d s" % BOUND_SECONDS
     return outcome["result"]
 
 
@@ -68,22 +78,24 @@ def srv_zone(names, targets_per_name):
     return dns
 
 
-def test_discovery_resolves_many_names_with_one_query_worker():
+def test_discovery_resolves_many_names_at_once():
     names = ["n%d.example.org" % index for index in range(12)]
     network = SlowNetwork(srv_zone(names, 4), {})
-    with ServerDiscovery(network, max_workers=1) as discovery:
-        results = finishes(lambda: discovery.resolve_many(names, concurrency=12))
+    results = finishes(lambda: ServerDiscovery(network).resolve_many(names, concurrency=12))
     assert [len(result["targets"]) for result in results] == [4] * 12
+    # The AAAA and A queries of the 4 targets of every name wait together.
+    assert network.most >= 12 * 4 * 2
 
 
-def test_srv_info_with_more_targets_than_workers():
+def test_srv_info_of_forty_targets():
     network = SlowNetwork(srv_zone(["example.org"], 40), {})
     report = finishes(lambda: srv_info(network, "example.org"))
     records = report["services"]["_matrix-fed._tcp"]["records"]
     assert len(records) == 40 and all(record["addresses"] for record in records)
+    assert network.most == 40 * 2
 
 
-def test_well_known_info_with_more_addresses_than_workers():
+def test_well_known_info_of_thirty_addresses():
     addresses = ["42.0.0.%d" % index for index in range(1, 31)]
     url = "https://example.org/.well-known/matrix/server"
     network = SlowNetwork({"A": {"example.org": addresses}},
@@ -91,9 +103,10 @@ def test_well_known_info_with_more_addresses_than_workers():
                                  "headers": {"Content-Type": "application/json"}}})
     report = finishes(lambda: well_known_info(network, "example.org", ("server", "client"), now=NOW.timestamp()))
     assert [entry["status"] for entry in report["server"]["addresses"]] == [200] * 30
+    assert network.most >= 30  # one request per address, all at once
 
 
-def test_federation_check_of_many_names_each_with_many_targets_on_one_name_worker():
+def test_federation_check_of_many_names_each_with_many_targets_one_name_at_a_time():
     names = ["n%d.example.org" % index for index in range(6)]
     dns = srv_zone(names, 8)
     targets = {}
