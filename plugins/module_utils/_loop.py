@@ -396,7 +396,7 @@ async def connect(sock, address, deadline, timeout_error=None):
     if code == 0:
         return
     if code not in _IN_PROGRESS:
-        raise OSError(code, _strerror(code))
+        raise OSError(code, os.strerror(code))
     try:
         await writable(sock, deadline)
     except TimeoutError:
@@ -406,8 +406,4 @@ async def connect(sock, address, deadline, timeout_error=None):
     code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     if code:
         error = ConnectionRefusedError if code == _ECONNREFUSED else OSError
-        raise error(code, _strerror(code))
-
-
-def _strerror(code):
-    return os.strerror(code)
+        raise error(code, os.strerror(code))
