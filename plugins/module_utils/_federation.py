@@ -51,6 +51,7 @@ from ansible_collections.homeserver.delegation.plugins.module_utils._name_budget
     NameBudgetTransport,
 )
 from ansible_collections.homeserver.delegation.plugins.module_utils._problems import is_error, problem
+from ansible_collections.homeserver.delegation.plugins.module_utils._processes import map_shares, processes_for
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_keys import check_server_keys
 from ansible_collections.homeserver.delegation.plugins.module_utils._server_name import (
     ServerNameError,
@@ -318,12 +319,15 @@ def summary_line(report):
     return "%s: federation FAILS%s: %s" % (name, how, ", ".join(codes))
 
 
-def federation_check(transport, server_names, concurrency=None, now=None, name_timeout=None):
+def federation_check(transport, server_names, concurrency=None, now=None, name_timeout=None, processes=None):
     """Check every name in server_names concurrently.
 
     Returns {federation_ok, servers: {name: report}, msg}. Names are checked at most
     concurrency at a time (default: the discovery engine's default for that many names).
     ``name_timeout``: the time budget of each name (see :func:`check_server`).
+    ``processes``: how many processes share the names (default: see
+    :func:`~._processes.processes_for`; never more than the names checked at once). Each
+    runs its share on its own loop; one is this process.
     """
     names = []
     for name in server_names:
@@ -332,12 +336,19 @@ def federation_check(transport, server_names, concurrency=None, now=None, name_t
     if now is None:
         now = datetime.datetime.fromtimestamp(time.time(), datetime.timezone.utc)
     workers = max(1, min(concurrency or default_concurrency(len(names)), len(names) or 1))
-    transport = SharedTransport(transport)
-    # Speculative queries (see _discovery) only while few names are checked at once.
-    discovery = ServerDiscovery(transport, speculative=workers <= SPECULATION_MAX_NAMES)
-    # Every name a coroutine on one loop (_loop), at most ``workers`` at once.
-    servers = dict(zip(names, run(bounded(workers, [check_server(transport, name, discovery, now, name_timeout)
-                                                    for name in names]))))
+    processes = min(workers, processes_for(len(names)) if processes is None else max(1, processes))
+
+    def check_share(share):
+        share_workers = max(1, workers // processes)
+        shared = SharedTransport(transport)
+        # Speculative queries (see _discovery) only while few names are checked at once.
+        discovery = ServerDiscovery(shared, speculative=share_workers * processes <= SPECULATION_MAX_NAMES)
+        # Every name a coroutine on one loop (_loop), at most ``share_workers`` at once.
+        return run(bounded(share_workers, [check_server(shared, name, discovery, now, name_timeout)
+                                           for name in share]))
+
+    reports = check_share(names) if processes == 1 else map_shares(check_share, names, processes)
+    servers = dict(zip(names, reports))
     lines = [summary_line(servers[name]) for name in names]
     return {
         "federation_ok": bool(names) and all(report["federation_ok"] for report in servers.values()),

@@ -33,6 +33,10 @@ description:
     the name a C(backup_target_failed) warning (its connection report keeps the underlying
     problems), not an error. Every address at the lowest priority value must work."
   - Names are checked concurrently, and the addresses of each name too.
+  - "From 200 names on, the names are shared among several processes (one per 100 names, at most
+    one per CPU the task may use and at most 4), because so many names keep one process' CPU
+    busy. The result is the same; with O(concurrency) set, no more processes are started than
+    names are checked at once."
   - Nothing is changed anywhere; the module runs where the task runs (usually the controller).
 options:
   server_names:

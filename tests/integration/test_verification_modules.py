@@ -419,6 +419,23 @@ def test_a_server_delegated_to_a_homeserver_of_another_name(federation_lab):
     assert codes(report, "error") == ["keys_server_name_mismatch"]
 
 
+def test_names_shared_among_processes_are_checked_as_in_one(federation_lab):
+    """From 200 names on federation_check forks: each process has its own loop, sockets and
+    TLS sessions over the same transport. Real DNS and TLS in the children, same reports."""
+    federation_lab.configure()
+    names = [SERVER, MISDELEGATED]
+    alone = federation_check(federation_lab.transport(), names, processes=1)
+    shared = federation_check(federation_lab.transport(), names, processes=2)
+    for name in names:
+        assert shared["servers"][name]["federation_ok"] is alone["servers"][name]["federation_ok"]
+        assert codes(shared["servers"][name], "error") == codes(alone["servers"][name], "error")
+        assert [c["address"] for c in shared["servers"][name]["connections"]] == \
+            [c["address"] for c in alone["servers"][name]["connections"]]
+    assert shared["servers"][SERVER]["federation_ok"] is True
+    assert codes(shared["servers"][MISDELEGATED], "error") == ["keys_server_name_mismatch"]
+    assert shared["msg"] == alone["msg"]
+
+
 def test_verify_playbook_writes_readable_reports(federation_lab, tmp_path):
     federation_lab.configure()
     report_dir = tmp_path / "report"

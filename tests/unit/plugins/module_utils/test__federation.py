@@ -366,3 +366,38 @@ def test_the_srv_report_is_asked_ahead_only_for_few_names(count, srv_asked):
     assert all(report["srv"] is None for report in result["servers"].values())
     assert all(report["discovery"]["method"] == "well_known_explicit_port" for report in result["servers"].values())
     assert any(entry.startswith("SRV ") for entry in network.log) is srv_asked
+
+
+def test_names_shared_among_processes_give_the_same_result_as_one_process():
+    """From 200 names on, federation_check shares them among forked processes; each process
+    checks its share on its own loop. The result must not show it."""
+    names = ["n%d.example.org" % index for index in range(9)] + ["invalid_name!", "unresolvable.example.org"]
+    dns = {"A": dict({name: ["42.0.1.%d" % index] for index, name in enumerate(names[:9])}, **{DELEGATED: ["42.0.0.20"]})}
+    responses = {"https://%s/.well-known/matrix/server" % name: {
+        "status": 200, "body": '{"m.server": "matrix.example.org:443"}', "headers": JSON} for name in names[:5]}
+    targets = {("42.0.1.%d" % index, 8448): good_target(name, name) for index, name in enumerate(names[:9])}
+    # The first five delegate by well-known to a server whose keys name another server.
+    targets[("42.0.0.20", 443)] = good_target(NAME, DELEGATED)
+    alone = federation_check(FakeFederationTransport(dns, responses, targets=targets), names, now=NOW, processes=1)
+    shared = federation_check(FakeFederationTransport(dns, responses, targets=targets), names, now=NOW, processes=3)
+    assert shared == json.loads(json.dumps(alone))
+    assert list(shared["servers"]) == names and shared["federation_ok"] is False
+    assert [shared["servers"][name]["federation_ok"] for name in names] == [False] * 5 + [True] * 4 + [False] * 2
+
+
+@pytest.mark.parametrize("concurrency, processes, shared_by", [(None, 3, 3), (2, 3, 2), (1, 3, None), (None, 1, None)])
+def test_no_more_processes_than_names_checked_at_once(monkeypatch, concurrency, processes, shared_by):
+    from ansible_collections.homeserver.delegation.plugins.module_utils import _federation
+    calls = []
+    original = _federation.map_shares
+
+    def recording(function, items, count):
+        calls.append(count)
+        return original(function, items, count)
+
+    monkeypatch.setattr(_federation, "map_shares", recording)
+    names = ["n%d.example.org" % index for index in range(6)]
+    result = federation_check(FakeFederationTransport({}, {}), names, concurrency=concurrency, now=NOW,
+                              processes=processes)
+    assert list(result["servers"]) == names
+    assert calls == ([] if shared_by is None else [shared_by])
