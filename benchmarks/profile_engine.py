@@ -9,12 +9,21 @@ the same process after it (`_floor.py`):
   system time), voluntary and involuntary context switches per name;
 * the threads started (by name prefix) and the most alive at once (the engine on its loop
   starts none: any thread here is a regression);
+* how long the loop waited in select() with nothing to run (per tenth of the run), and how
+  long the process was ready to run but waited for a CPU (`run_delay` of
+  /proc/self/schedstat): with the CPU time, these add up to the wall time, so they tell
+  whether names waited on the network, on the engine or on the machine;
 * with `--profile`, the functions that used the most CPU, from a cProfile of every thread
   timed with each thread's own CPU clock (so waiting is not counted; the profiler itself adds
-  about as much CPU again, so read shares, not absolute times).
+  about as much CPU again, so read shares, not absolute times); `--stats FILE` also writes
+  that profile for pstats.
 
-Variants (`--variant`, repeatable, `key=value,...`): `concurrency` (names at once); nothing
-given: the default. (The variants of the threaded engine, its query pool, switch interval and
+CPU includes the processes federation_check forks to share many names (`_processes`); the
+loop's waits and the CPU wait are those of the first process only.
+
+Variants (`--variant`, repeatable, `key=value,...`): `concurrency` (names at once),
+`processes` (federation_check only: processes sharing the names); nothing given: the
+default. (The variants of the threaded engine, its query pool, switch interval and
 an asyncio DNS loop beside the threads, went with it; their figures are in the README.)
 
 Run as root from the checkout (the lab binds ports 53, 443, 8448 on loopback), as `make
@@ -44,17 +53,28 @@ ZONE = 'bench.test'
 
 
 class _Usage:
-    """User and system CPU seconds and context switches of this process, from one point on."""
+    """User and system CPU seconds and context switches of this process and the children it
+    reaped (federation_check's forked shares), from one point on."""
 
     def __init__(self):
-        self.start = resource.getrusage(resource.RUSAGE_SELF)
+        self.start = _rusage()
 
     def since(self, per):
-        now = resource.getrusage(resource.RUSAGE_SELF)
-        return {'user_ms': (now.ru_utime - self.start.ru_utime) * 1000 / per,
-                'system_ms': (now.ru_stime - self.start.ru_stime) * 1000 / per,
-                'voluntary_switches': (now.ru_nvcsw - self.start.ru_nvcsw) / per,
-                'involuntary_switches': (now.ru_nivcsw - self.start.ru_nivcsw) / per}
+        now = _rusage()
+        return {key + suffix: (now[key] - self.start[key]) * scale / per
+                for key, suffix, scale in (('user', '_ms', 1000), ('system', '_ms', 1000),
+                                           ('voluntary', '_switches', 1), ('involuntary', '_switches', 1))}
+
+
+def _rusage():
+    total = {'user': 0.0, 'system': 0.0, 'voluntary': 0, 'involuntary': 0}
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total['user'] += usage.ru_utime
+        total['system'] += usage.ru_stime
+        total['voluntary'] += usage.ru_nvcsw
+        total['involuntary'] += usage.ru_nivcsw
+    return total
 
 
 def _install_thread_accounting(profile):
@@ -95,12 +115,14 @@ def _install_thread_accounting(profile):
     return started, profiles, alive
 
 
-def _profile_summary(profiles, names, top=25):
+def _profile_summary(profiles, names, stats_path=None, top=25):
     """The functions with the most own CPU (ms per name), and shares of a few groups."""
     import pstats  # pylint: disable=import-outside-toplevel
     stats = pstats.Stats(profiles[0])
     for profiler in profiles[1:]:
         stats.add(profiler)
+    if stats_path:
+        stats.dump_stats(stats_path)
     rows = []
     total = 0.0
     for (filename, line, function), (_cc, calls, tottime, _cumtime, _callers) in stats.stats.items():
@@ -143,6 +165,53 @@ def _group(label):
     return 'other'
 
 
+def _install_idle_accounting(loop_module):
+    """Record when and how long the loop waited in select() with nothing to run."""
+    waits = []
+    original_init = loop_module.Loop.__init__
+
+    def init(loop):
+        original_init(loop)
+        select = loop._selector.select  # pylint: disable=protected-access
+
+        def timed_select(timeout=None):
+            started = time.monotonic()
+            try:
+                return select(timeout)
+            finally:
+                waits.append((started, time.monotonic() - started))
+        loop._selector.select = timed_select  # pylint: disable=protected-access
+    loop_module.Loop.__init__ = init
+    return waits
+
+
+def _idle_summary(waits, started, seconds, parts=10):
+    """The loop's time waiting in select(), in ms, per tenth of the run."""
+    bins = [0.0] * parts
+    for at, waited in waits:
+        # Spread each wait over the tenths it spans.
+        begin, end = at - started, at - started + waited
+        for index in range(parts):
+            low, high = seconds * index / parts, seconds * (index + 1) / parts
+            bins[index] += max(0.0, min(end, high) - max(begin, low))
+    return {'idle_ms': sum(waited for _at, waited in waits) * 1000, 'selects': len(waits),
+            'idle_ms_per_tenth': [value * 1000 for value in bins]}
+
+
+def _children_cpu():
+    """CPU seconds of the children this process reaped."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_delay_ms():
+    """Milliseconds this process has been runnable but not running (/proc/self/schedstat)."""
+    try:
+        return int(Path('/proc/self/schedstat').read_text(encoding='ascii').split()[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return float('nan')
+
+
 def child(job_path: Path) -> None:
     """Run in a fresh process: the engine on all names, then the floor; print JSON."""
     job = json.loads(job_path.read_text(encoding='utf-8'))
@@ -150,10 +219,11 @@ def child(job_path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     # pylint: disable=import-outside-toplevel
     from _floor import LibraryCalls, discovery_steps, federation_steps, floor_per_name
-    from ansible_collections.homeserver.delegation.plugins.module_utils import _discovery
+    from ansible_collections.homeserver.delegation.plugins.module_utils import _discovery, _loop
     from ansible_collections.homeserver.delegation.plugins.module_utils._connection import transport_from_options
     from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
     started_threads, profiles, alive = _install_thread_accounting(job['profile'])
+    waits = _install_idle_accounting(_loop)
     transport = transport_from_options(job['options'])
     names = job['names']
     concurrency = variant.get('concurrency')
@@ -161,26 +231,31 @@ def child(job_path: Path) -> None:
     import cProfile
     main_profile = cProfile.Profile(time.thread_time) if job['profile'] else None
     usage = _Usage()
-    started, cpu_started = time.monotonic(), time.process_time()
+    run_delay = _run_delay_ms()
+    started, cpu_started, children_cpu_started = time.monotonic(), time.process_time(), _children_cpu()
     if main_profile is not None:
         main_profile.enable()
     if job['kind'] == 'discovery':
         results = _discovery.ServerDiscovery(transport).resolve_many(names, concurrency=concurrency)
         failed = sum(1 for result in results if isinstance(result, _discovery.DiscoveryError))
     else:
-        result = federation_check(transport, names, concurrency)
+        processes = variant.get('processes')
+        result = federation_check(transport, names, concurrency, processes=int(processes) if processes else None)
         failed = sum(1 for report in result['servers'].values() if not report['federation_ok'])
     if main_profile is not None:
         main_profile.disable()
         profiles.append(main_profile)
-    seconds, cpu_seconds = time.monotonic() - started, time.process_time() - cpu_started
+    seconds = time.monotonic() - started
+    cpu_seconds = time.process_time() - cpu_started + _children_cpu() - children_cpu_started
+    run_delay = _run_delay_ms() - run_delay
     engine_usage = usage.since(len(names))
     max_rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = {'variant': variant, 'seconds': seconds, 'cpu_ms_per_name': cpu_seconds * 1000 / len(names),
            'usage': engine_usage, 'failed': failed, 'threads_started': dict(started_threads),
-           'most_threads_alive': alive['most'], 'max_rss_kib': max_rss_kib}
+           'most_threads_alive': alive['most'], 'max_rss_kib': max_rss_kib,
+           'idle': dict(_idle_summary(waits, started, seconds), run_delay_ms=run_delay)}
     if job['profile']:
-        out['profile'] = _profile_summary(profiles, len(names))
+        out['profile'] = _profile_summary(profiles, len(names), job.get('stats'))
     direct = LibraryCalls(job['direct'])
     steps = (discovery_steps(direct, job['origin_address'], ZONE) if job['kind'] == 'discovery'
              else federation_steps(direct, job['origin_address']))
@@ -217,6 +292,7 @@ def main() -> None:
     parser.add_argument('--profile', action='store_true', help='also profile every thread (slower)')
     parser.add_argument('--variant', action='append', type=parse_variant, help='key=value,... (see the docstring)')
     parser.add_argument('--json', type=Path, help='also write the measurements here')
+    parser.add_argument('--stats', type=Path, help='with --profile, write the last profile here (pstats)')
     parser.add_argument('--child', type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -245,7 +321,8 @@ def main() -> None:
         options = {'nameservers': [forwarder], 'dns_port': 53, 'ca_path': lab.ca_path, 'timeout': 30}
         direct = {'nameservers': [lab.bind.address], 'dns_port': lab.bind.port, 'ca_path': lab.ca_path,
                   'timeout': 30}
-        job = {'kind': args.kind, 'options': options, 'direct': direct, 'origin_address': origin_address}
+        job = {'kind': args.kind, 'options': options, 'direct': direct, 'origin_address': origin_address,
+               'stats': str(args.stats.resolve()) if args.stats else None}
         run_child(dict(job, names=names[:2], variant={}, profile=False), Path(workdir))  # warm-up
         for _round in range(args.repeat):
             for variant in variants:
@@ -267,7 +344,7 @@ def print_row(row: dict) -> None:
           f"{' (profiled: times inflated)' if row['profile_run'] else ''}, failed {row['failed']}")
     print(f"wall {row['seconds'] * 1000:.0f} ms; all parts' CPU / {os.cpu_count()} CPUs "
           f"{row['all_cpu_over_cpus_ms']:.0f} ms (wall ratio {row['seconds'] * 1000 / row['all_cpu_over_cpus_ms']:.2f}); "
-          f"peak RSS {row['max_rss_kib'] / 1024:.1f} MiB")
+          f"peak RSS {row['max_rss_kib'] / 1024:.1f} MiB (first process)")
     print(f"engine CPU per name {row['cpu_ms_per_name']:.2f} ms (user {usage['user_ms']:.2f}, system "
           f"{usage['system_ms']:.2f}; switches {usage['voluntary_switches']:.1f} voluntary, "
           f"{usage['involuntary_switches']:.1f} involuntary per name)")
@@ -276,6 +353,10 @@ def print_row(row: dict) -> None:
           f"{floor['usage']['involuntary_switches']:.1f} involuntary per name); "
           f"CPU ratio {row['cpu_ms_per_name'] / floor['cpu_ms_per_name']:.2f}")
     print(f"threads started {row['threads_started']}, at most {row['most_threads_alive']} alive at once")
+    idle = row['idle']
+    print(f"the loop waited {idle['idle_ms']:.0f} ms in {idle['selects']} select() calls; per tenth of the run (ms): "
+          + ' '.join(f"{value:.0f}" for value in idle['idle_ms_per_tenth']))
+    print(f"the engine was ready but not running (waiting for a CPU) for {idle['run_delay_ms']:.0f} ms")
     profile = row.get('profile')
     if profile:
         print(f"\nprofiled CPU per name {profile['profiled_ms_per_name']:.2f} ms; by group (ms per name):")
