@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
+from ansible_collections.homeserver.delegation.plugins.module_utils._processes import processes_for, usable_cpus
 from ansible_collections.homeserver.delegation.plugins.module_utils._srv_info import srv_info
 from ansible_collections.homeserver.delegation.plugins.module_utils._transport import NetworkTransport
 from ansible_collections.homeserver.delegation.plugins.module_utils._well_known_info import well_known_info
@@ -434,6 +435,27 @@ def test_names_shared_among_processes_are_checked_as_in_one(federation_lab):
     assert shared["servers"][SERVER]["federation_ok"] is True
     assert codes(shared["servers"][MISDELEGATED], "error") == ["keys_server_name_mismatch"]
     assert shared["msg"] == alone["msg"]
+
+
+def test_the_module_with_200_names_shares_them_among_processes_and_returns_every_report(federation_lab, tmp_path):
+    """Through ansible-playbook: the forked children of the module's process must not write to
+    its standard output (the module's JSON channel) nor outlive it."""
+    if usable_cpus() < 2:
+        pytest.skip("one usable CPU: the module checks in one process")
+    federation_lab.configure()
+    absent = ["absent%d.%s" % (index, SERVER) for index in range(198)]
+    names = [SERVER] + absent[:99] + [MISDELEGATED] + absent[99:]
+    assert processes_for(len(names)) == 2  # in this process; the module's is alike (no threads)
+    tasks = [{"name": "Check 200 names", "homeserver.delegation.federation_check": dict(
+        server_names=names, fail_on_error=False, **federation_lab.connection_vars())}]
+    (result,), completed = run_playbook(tmp_path, tasks)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    # Ansible's JSON output sorts the keys of "servers"; the lines of msg keep the order given.
+    assert sorted(result["servers"]) == sorted(names) and result["federation_ok"] is False
+    assert [line.split(":", 1)[0] for line in result["msg"].splitlines()] == names
+    assert result["servers"][SERVER]["federation_ok"] is True
+    assert codes(result["servers"][MISDELEGATED], "error") == ["keys_server_name_mismatch"]
+    assert {tuple(codes(result["servers"][name], "error")) for name in absent} == {("no_address",)}
 
 
 def test_verify_playbook_writes_readable_reports(federation_lab, tmp_path):
