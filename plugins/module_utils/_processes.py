@@ -25,7 +25,6 @@ This module is internal to the homeserver.delegation collection and may change a
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import signal
@@ -129,9 +128,6 @@ def map_shares(function, items, processes):
     processes = max(1, min(processes, len(items)))
     shares = [items[index::processes] for index in range(processes)]
     children = []
-    frozen = os.environ.get("XFREEZE") == "1"
-    if frozen:
-        gc.freeze()
     try:
         for share in shares[1:]:
             children.append(_fork(function, share))
@@ -142,8 +138,6 @@ def map_shares(function, items, processes):
     finally:
         for child in children:
             _end(child)
-        if frozen:
-            gc.unfreeze()
     merged = [None] * len(items)
     for index, share_results in enumerate(results):
         merged[index::processes] = share_results
