@@ -322,7 +322,7 @@ def summary_line(report):
 def federation_check(transport, server_names, concurrency=None, now=None, name_timeout=None, processes=None):
     """Check every name in server_names concurrently.
 
-    Returns {federation_ok, servers: {name: report}, msg}. Names are checked at most
+    Returns {federation_ok, servers: {name: report}, processes, msg}. Names are checked at most
     concurrency at a time (default: the discovery engine's default for that many names).
     ``name_timeout``: the time budget of each name (see :func:`check_server`).
     ``processes``: how many processes share the names (default: see
@@ -353,5 +353,6 @@ def federation_check(transport, server_names, concurrency=None, now=None, name_t
     return {
         "federation_ok": bool(names) and all(report["federation_ok"] for report in servers.values()),
         "servers": servers,
+        "processes": processes,
         "msg": "\n".join(lines),
     }

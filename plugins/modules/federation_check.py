@@ -128,6 +128,13 @@ msg:
   description: "One line per name, for example C(example.com: federation OK via well_known_explicit_port (2 addresses checked))."
   returned: always
   type: str
+processes:
+  description:
+    - How many processes the names were shared among, the module's own included.
+    - More than one only from 200 names on (see the notes).
+  returned: always
+  type: int
+  sample: 1
 servers:
   description: One report per server name, keyed by the name as given.
   returned: always

@@ -23,6 +23,9 @@ from ansible_collections.homeserver.delegation.tests.unit.fake_federation import
 )
 from ansible_collections.homeserver.delegation.tests.unit.matrix_signing import encode_verify_key
 
+#: pytest-xdist's worker has a thread of its own: see test__processes.py.
+FORKS_UNDER_XDIST = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+
 NAME = "example.org"
 DELEGATED = "matrix.example.org"
 WK_URL = "https://example.org/.well-known/matrix/server"
@@ -368,6 +371,7 @@ def test_the_srv_report_is_asked_ahead_only_for_few_names(count, srv_asked):
     assert any(entry.startswith("SRV ") for entry in network.log) is srv_asked
 
 
+@FORKS_UNDER_XDIST
 def test_names_shared_among_processes_give_the_same_result_as_one_process():
     """From 200 names on, federation_check shares them among forked processes; each process
     checks its share on its own loop. The result must not show it."""
@@ -380,11 +384,13 @@ def test_names_shared_among_processes_give_the_same_result_as_one_process():
     targets[("42.0.0.20", 443)] = good_target(NAME, DELEGATED)
     alone = federation_check(FakeFederationTransport(dns, responses, targets=targets), names, now=NOW, processes=1)
     shared = federation_check(FakeFederationTransport(dns, responses, targets=targets), names, now=NOW, processes=3)
+    assert alone.pop("processes") == 1 and shared.pop("processes") == 3
     assert shared == json.loads(json.dumps(alone))
     assert list(shared["servers"]) == names and shared["federation_ok"] is False
     assert [shared["servers"][name]["federation_ok"] for name in names] == [False] * 5 + [True] * 4 + [False] * 2
 
 
+@FORKS_UNDER_XDIST
 @pytest.mark.parametrize("concurrency, processes, shared_by", [(None, 3, 3), (2, 3, 2), (1, 3, None), (None, 1, None)])
 def test_no_more_processes_than_names_checked_at_once(monkeypatch, concurrency, processes, shared_by):
     from ansible_collections.homeserver.delegation.plugins.module_utils import _federation
@@ -401,3 +407,4 @@ def test_no_more_processes_than_names_checked_at_once(monkeypatch, concurrency, 
                               processes=processes)
     assert list(result["servers"]) == names
     assert calls == ([] if shared_by is None else [shared_by])
+    assert result["processes"] == (shared_by or 1)
