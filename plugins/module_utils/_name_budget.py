@@ -25,7 +25,6 @@ This module is internal to the homeserver.delegation collection and may change a
 
 from __future__ import annotations
 
-import threading
 import time
 
 from ansible_collections.homeserver.delegation.plugins.module_utils._loop import TRANSPORT_METHODS, call, with_plain_methods
@@ -51,13 +50,14 @@ def default_name_timeout(timeout):
 
 
 class NameBudget:
-    """``seconds`` from now for everything done for one name (thread-safe)."""
+    """``seconds`` from now for everything done for one name.
+
+    Used by the coroutines of one loop, in one thread: no lock is needed."""
 
     def __init__(self, seconds, clock=time.monotonic):
         self.seconds = float(seconds)
         self._clock = clock
         self.expires_at = clock() + self.seconds
-        self._lock = threading.Lock()
         self.ran_out_during = None
 
     def remaining(self):
@@ -70,9 +70,8 @@ class NameBudget:
 
     def note(self, what):
         """Record ``what`` as the work time ran out during (the first one counts)."""
-        with self._lock:
-            if self.ran_out_during is None:
-                self.ran_out_during = what
+        if self.ran_out_during is None:
+            self.ran_out_during = what
 
     def problem(self, server_name):
         """The ``name_timeout`` problem dict, or None when the budget never ran out."""
