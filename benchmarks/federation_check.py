@@ -82,7 +82,6 @@ from _floor import LibraryCalls, federation_steps, floor_per_name
 from ansible_collections.homeserver.delegation.plugins.module_utils._connection import transport_from_options
 from ansible_collections.homeserver.delegation.plugins.module_utils._federation import federation_check
 transport = transport_from_options(job["options"])
-from ansible_collections.homeserver.delegation.plugins.module_utils._processes import processes_for
 def children_cpu():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -91,7 +90,7 @@ result = federation_check(transport, job["names"], job.get("concurrency"))
 finished = time.monotonic()
 # Its own CPU and that of the processes it forked to share the names (reaped before it returned).
 cpu_seconds = time.process_time() - cpu_started + children_cpu() - children_started
-processes = processes_for(len(job["names"]))
+processes = result["processes"]
 # Peak RSS of all its processes at once, at most: its own and the largest child's per child.
 max_rss_kib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
                + (processes - 1) * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)

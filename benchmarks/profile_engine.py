@@ -66,9 +66,9 @@ class _Usage:
                                            ('voluntary', '_switches', 1), ('involuntary', '_switches', 1))}
 
 
-def _rusage():
+def _rusage(whose=(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)):
     total = {'user': 0.0, 'system': 0.0, 'voluntary': 0, 'involuntary': 0}
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+    for who in whose:
         usage = resource.getrusage(who)
         total['user'] += usage.ru_utime
         total['system'] += usage.ru_stime
@@ -200,8 +200,8 @@ def _idle_summary(waits, started, seconds, parts=10):
 
 def _children_cpu():
     """CPU seconds of the children this process reaped."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    usage = _rusage((resource.RUSAGE_CHILDREN,))
+    return usage['user'] + usage['system']
 
 
 def _run_delay_ms():
